@@ -1,0 +1,33 @@
+//! `tokex`: the one binary. Each subcommand lives in its own module and calls into the library
+//! crates; this file only parses the command line and dispatches.
+
+use clap::{Parser, Subcommand};
+
+mod index_cmd;
+
+#[derive(Parser)]
+#[command(name = "tokex", version, about = "Tokex: an exchange for cash-settled futures on the price of AI")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Token price and GPU compute indexes: import, compute, show, verify, explain.
+    Index(index_cmd::IndexArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Index(args) => index_cmd::run(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Trading calendars (placeholder module, filled by the products work).

@@ -1,0 +1,1 @@
+//! Product definitions (placeholder module, filled by the products work).
