@@ -38,6 +38,13 @@ pub struct InstrumentSpec {
     pub trade_price_rule: TradePriceRule,
     /// Daily price limit as basis points of the reference (previous settlement) price.
     pub price_limit_bps: u32,
+    /// After a limit-locked day, the next day's limit is `price_limit_bps + limit_widen_bps`
+    /// (SHFE: +3 points).
+    pub limit_widen_bps: u32,
+    /// After a limit-locked day, the margin rate becomes at least the widened limit plus this
+    /// (SHFE: +2 points), i.e. `max(initial_margin_bps, price_limit_bps + limit_widen_bps +
+    /// limit_margin_extra_bps)`.
+    pub limit_margin_extra_bps: u32,
     /// Largest order quantity accepted.
     pub order_qty_max: Qty,
     /// A market order becomes a limit order at best ± this many ticks.
@@ -78,6 +85,8 @@ impl InstrumentSpec {
             expires_at: Timestamp(u64::MAX),
             trade_price_rule: TradePriceRule::Resting,
             price_limit_bps: 1_000,
+            limit_widen_bps: 300,
+            limit_margin_extra_bps: 200,
             order_qty_max: Qty(10_000),
             market_protection_ticks: 10,
             cb_ticks: 0,
