@@ -1,1 +1,32 @@
-//! tokex-engine
+//! The Tokex core: a single-threaded, deterministic state machine.
+//!
+//! `apply(seq, time, command) -> Outcome` turns one sequenced command into one answer —
+//! accepted with its events, or rejected with a stable code — and does no I/O, reads no clock,
+//! draws no random number, and lets no hash-map iteration order reach its events or its state
+//! hash. Replaying the same commands gives the same events and the same [`Engine::state_hash`].
+//!
+//! Files:
+//! - [`command`]: the commands (orders, amends, cancels, phases, listing, accounts).
+//! - [`event`]: events, the [`Outcome`], stable [`RejectCode`]s.
+//! - `state`: the state (instruments with their books and stop orders, accounts, indexes).
+//! - `engine`: dispatch, validation, order entry, amend, cancel, phases, timers.
+//! - `matching`: continuous matching, trade-price rules, self-match prevention, market
+//!   protection, FOK / minimum quantity, circuit breaker, stop triggering.
+//! - `auction`: the call-auction uncross.
+//! - `risk`: the pre-trade risk and post-trade clearing hooks.
+//! - [`snapshot`]: canonical encoding of the whole state, the state hash, restore.
+//! - `invariants`: the O(n) checks tests run after every command.
+
+pub mod auction;
+pub mod command;
+mod engine;
+pub mod event;
+mod invariants;
+mod matching;
+mod risk;
+pub mod snapshot;
+pub mod state;
+
+pub use command::*;
+pub use engine::Engine;
+pub use event::{CancelReason, Event, Outcome, Reject, RejectCode};

@@ -146,3 +146,41 @@ impl std::ops::Neg for Money {
         Money(-self.0)
     }
 }
+
+/// A client's own id for an order: 1 to [`crate::limits::CLIENT_ORDER_ID_LEN_MAX`] printable
+/// ASCII bytes, stored inline so it can be a map key without allocating.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientOrderId {
+    len: u8,
+    bytes: [u8; crate::limits::CLIENT_ORDER_ID_LEN_MAX],
+}
+
+impl ClientOrderId {
+    /// `None` when empty, too long, or not printable ASCII (space to '~').
+    pub fn new(s: &str) -> Option<ClientOrderId> {
+        let b = s.as_bytes();
+        if b.is_empty() || b.len() > crate::limits::CLIENT_ORDER_ID_LEN_MAX || !b.iter().all(|c| (0x20..0x7f).contains(c)) {
+            return None;
+        }
+        let mut bytes = [0u8; crate::limits::CLIENT_ORDER_ID_LEN_MAX];
+        bytes[..b.len()].copy_from_slice(b);
+        Some(ClientOrderId { len: b.len() as u8, bytes })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Constructed only from printable ASCII.
+        std::str::from_utf8(&self.bytes[..self.len as usize]).expect("ascii")
+    }
+}
+
+impl fmt::Debug for ClientOrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for ClientOrderId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

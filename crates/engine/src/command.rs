@@ -1,0 +1,210 @@
+//! Commands: the only way anything changes in the core. Each is stamped with a sequence number
+//! and a time by the sequencer, journaled, then applied.
+
+use tokex_types::{
+    AccountId, ClientOrderId, InstrumentId, InstrumentSpec, OrderId, Price, Qty, Side, Timestamp,
+};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OrderType {
+    Limit,
+    /// Becomes a limit at the best opposite price ± the product's protection ticks; whatever
+    /// does not fill at once is cancelled.
+    Market,
+    /// Held until the last trade price reaches the stop price, then enters as a limit order.
+    StopLimit,
+    /// Held until the last trade price reaches the stop price, then enters as a market order.
+    StopMarket,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TimeInForce {
+    /// Good for the trading day: expires at the end of the trading day.
+    Gfd,
+    /// Good till cancelled (or till the contract expires).
+    Gtc,
+    /// Good till the given time.
+    Gtd(Timestamp),
+    /// Immediate or cancel (FAK), with an optional minimum quantity.
+    Ioc,
+    /// Fill or kill: all at once or nothing.
+    Fok,
+}
+
+/// Self-match prevention: what happens when an order would trade with a resting order of the
+/// same account.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum StpMode {
+    /// Cancel the resting order and keep matching (default).
+    #[default]
+    CancelResting,
+    /// Cancel the rest of the incoming order.
+    CancelAggressing,
+    /// Cancel both.
+    CancelBoth,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum OrderRef {
+    Id(OrderId),
+    Client(ClientOrderId),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct NewOrder {
+    pub account: AccountId,
+    pub instrument: InstrumentId,
+    pub client_order_id: Option<ClientOrderId>,
+    pub side: Side,
+    pub order_type: OrderType,
+    /// Limit price (limit and stop-limit orders).
+    pub price: Option<Price>,
+    /// Trigger price (stop orders).
+    pub stop_price: Option<Price>,
+    pub qty: Qty,
+    pub tif: TimeInForce,
+    /// IOC only: fill at least this much at once or nothing.
+    pub min_qty: Option<Qty>,
+    /// Iceberg: the quantity shown at a time.
+    pub display_qty: Option<Qty>,
+    /// Rejected instead of trading on arrival.
+    pub post_only: bool,
+    /// Overrides the account's self-match prevention mode for this order.
+    pub stp: Option<StpMode>,
+}
+
+impl NewOrder {
+    /// A plain GTC limit order.
+    pub fn limit(account: u32, instrument: u32, side: Side, price: i64, qty: u64) -> NewOrder {
+        NewOrder {
+            account: AccountId(account),
+            instrument: InstrumentId(instrument),
+            client_order_id: None,
+            side,
+            order_type: OrderType::Limit,
+            price: Some(Price(price)),
+            stop_price: None,
+            qty: Qty(qty),
+            tif: TimeInForce::Gtc,
+            min_qty: None,
+            display_qty: None,
+            post_only: false,
+            stp: None,
+        }
+    }
+
+    /// A market order (IOC).
+    pub fn market(account: u32, instrument: u32, side: Side, qty: u64) -> NewOrder {
+        NewOrder {
+            order_type: OrderType::Market,
+            price: None,
+            tif: TimeInForce::Ioc,
+            ..NewOrder::limit(account, instrument, side, 0, qty)
+        }
+    }
+
+    pub fn with_tif(mut self, tif: TimeInForce) -> NewOrder {
+        self.tif = tif;
+        self
+    }
+
+    pub fn with_client_id(mut self, id: &str) -> NewOrder {
+        self.client_order_id = ClientOrderId::new(id);
+        self
+    }
+}
+
+/// Change an order's price and/or remaining quantity. Reducing the quantity at the same price
+/// keeps time priority; a price change or a larger quantity loses it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Amend {
+    pub account: AccountId,
+    pub instrument: InstrumentId,
+    pub order: OrderRef,
+    /// New limit price.
+    pub price: Option<Price>,
+    /// New remaining (open) quantity.
+    pub qty: Option<Qty>,
+    /// New trigger price of a stop order not yet triggered.
+    pub stop_price: Option<Price>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Cancel {
+    pub account: AccountId,
+    pub instrument: InstrumentId,
+    pub order: OrderRef,
+}
+
+/// Cancel every working order matching all the given filters. `account: None` (all accounts)
+/// is for the operator; the gateway enforces roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MassCancel {
+    pub account: Option<AccountId>,
+    pub instrument: Option<InstrumentId>,
+    pub product: Option<String>,
+    pub side: Option<Side>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Trader,
+    MarketMaker,
+    Operator,
+    /// The insurance fund: holds money, never trades.
+    InsuranceFund,
+}
+
+/// Trading phases an instrument can be in. The scheduler drives Closed / PreOpen / Continuous /
+/// Break from the calendar; the operator drives Halted; the circuit breaker drives PreOpen.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// No order entry; cancels allowed.
+    Closed,
+    /// Call auction: limit orders enter and cancel, nothing matches.
+    PreOpen,
+    /// Price-time matching.
+    Continuous,
+    /// A pause within a session: cancels allowed, no new orders.
+    Break,
+    /// Stopped by the operator: cancels allowed, no new orders.
+    Halted,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Operator: open an account.
+    CreateAccount {
+        account: AccountId,
+        role: Role,
+        stp: StpMode,
+    },
+    /// Operator/scheduler: list a new instrument. Its id must be the next free one.
+    ListInstrument(Box<InstrumentSpec>),
+    NewOrder(NewOrder),
+    Amend(Amend),
+    Cancel(Cancel),
+    MassCancel(MassCancel),
+    /// Scheduler: move an instrument to a phase. Leaving PreOpen for Continuous uncrosses the
+    /// auction first.
+    SetPhase {
+        instrument: InstrumentId,
+        phase: Phase,
+    },
+    /// Operator: halt trading in an instrument.
+    Halt {
+        instrument: InstrumentId,
+    },
+    /// Operator: end a halt with a pre-open auction of `auction_ns`, uncrossed when it ends.
+    Resume {
+        instrument: InstrumentId,
+        auction_ns: u64,
+    },
+    /// Scheduler: the trading day ends for an instrument: day orders expire, the day's
+    /// client order ids are forgotten.
+    EndTradingDay {
+        instrument: InstrumentId,
+    },
+    /// Let time pass: expire GTD orders and end timed auctions that are due.
+    Tick,
+}

@@ -1,0 +1,241 @@
+//! What the core says back: one [`Outcome`] per command — accepted with its events, or
+//! rejected with a stable [`RejectCode`] and a human message.
+
+use crate::command::{OrderType, Phase, TimeInForce};
+use tokex_types::{AccountId, ClientOrderId, InstrumentId, OrderId, Price, Qty, Side, Timestamp};
+
+/// Stable reason codes. The string form (`as_str`) is part of the public API: never rename
+/// one, only add.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RejectCode {
+    UnknownAccount,
+    AccountExists,
+    UnknownInstrument,
+    InstrumentIdMismatch,
+    UnknownOrder,
+    NotYourOrder,
+    MarketClosed,
+    NotAllowedInAuction,
+    InvalidQuantity,
+    OrderTooLarge,
+    InvalidPrice,
+    PriceOutsideLimits,
+    InvalidTimeInForce,
+    InvalidMinQty,
+    InvalidDisplayQty,
+    InvalidPostOnly,
+    InvalidStopPrice,
+    StopWouldTrigger,
+    ExpiryInPast,
+    DuplicateClientOrderId,
+    PostOnlyWouldTrade,
+    NothingToChange,
+    TooManyOrders,
+    InvalidPhaseChange,
+    NotHalted,
+    AccountRoleCannotTrade,
+    InsufficientMargin,
+    PositionLimit,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidFixing,
+    Internal,
+}
+
+impl RejectCode {
+    pub fn as_str(self) -> &'static str {
+        use RejectCode::*;
+        match self {
+            UnknownAccount => "UNKNOWN_ACCOUNT",
+            AccountExists => "ACCOUNT_EXISTS",
+            UnknownInstrument => "UNKNOWN_INSTRUMENT",
+            InstrumentIdMismatch => "INSTRUMENT_ID_MISMATCH",
+            UnknownOrder => "UNKNOWN_ORDER",
+            NotYourOrder => "NOT_YOUR_ORDER",
+            MarketClosed => "MARKET_CLOSED",
+            NotAllowedInAuction => "NOT_ALLOWED_IN_AUCTION",
+            InvalidQuantity => "INVALID_QUANTITY",
+            OrderTooLarge => "ORDER_TOO_LARGE",
+            InvalidPrice => "INVALID_PRICE",
+            PriceOutsideLimits => "PRICE_OUTSIDE_LIMITS",
+            InvalidTimeInForce => "INVALID_TIME_IN_FORCE",
+            InvalidMinQty => "INVALID_MIN_QTY",
+            InvalidDisplayQty => "INVALID_DISPLAY_QTY",
+            InvalidPostOnly => "INVALID_POST_ONLY",
+            InvalidStopPrice => "INVALID_STOP_PRICE",
+            StopWouldTrigger => "STOP_WOULD_TRIGGER",
+            ExpiryInPast => "EXPIRY_IN_PAST",
+            DuplicateClientOrderId => "DUPLICATE_CLIENT_ORDER_ID",
+            PostOnlyWouldTrade => "POST_ONLY_WOULD_TRADE",
+            NothingToChange => "NOTHING_TO_CHANGE",
+            TooManyOrders => "TOO_MANY_ORDERS",
+            InvalidPhaseChange => "INVALID_PHASE_CHANGE",
+            NotHalted => "NOT_HALTED",
+            AccountRoleCannotTrade => "ACCOUNT_ROLE_CANNOT_TRADE",
+            InsufficientMargin => "INSUFFICIENT_MARGIN",
+            PositionLimit => "POSITION_LIMIT",
+            InsufficientFunds => "INSUFFICIENT_FUNDS",
+            InvalidAmount => "INVALID_AMOUNT",
+            InvalidFixing => "INVALID_FIXING",
+            Internal => "INTERNAL",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    pub code: RejectCode,
+    pub message: String,
+}
+
+impl Reject {
+    pub fn new(code: RejectCode, message: impl Into<String>) -> Reject {
+        Reject {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CancelReason {
+    /// Asked for by the account (or the operator on its behalf).
+    Requested,
+    MassCancel,
+    /// IOC/FAK remainder, market-order remainder, FOK not fillable, minimum quantity not met.
+    Unfilled,
+    /// Self-match prevention.
+    SelfMatch,
+    /// GFD at the end of the trading day, GTD at its time.
+    Expired,
+    /// A triggered stop-market order that could not enter (e.g. during an auction).
+    StopNotExecutable,
+    /// The instrument expired or was delisted.
+    InstrumentExpired,
+    /// Cancelled by the risk engine (liquidation).
+    Risk,
+}
+
+impl CancelReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelReason::Requested => "requested",
+            CancelReason::MassCancel => "mass_cancel",
+            CancelReason::Unfilled => "unfilled",
+            CancelReason::SelfMatch => "self_match",
+            CancelReason::Expired => "expired",
+            CancelReason::StopNotExecutable => "stop_not_executable",
+            CancelReason::InstrumentExpired => "instrument_expired",
+            CancelReason::Risk => "risk",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    OrderAccepted {
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        client_order_id: Option<ClientOrderId>,
+        side: Side,
+        order_type: OrderType,
+        tif: TimeInForce,
+        price: Option<Price>,
+        stop_price: Option<Price>,
+        qty: Qty,
+    },
+    /// An order (or an iceberg's next slice) joined the back of a price level.
+    OrderRested {
+        order_id: OrderId,
+        instrument: InstrumentId,
+        side: Side,
+        price: Price,
+        visible: Qty,
+        leaves: Qty,
+    },
+    Trade {
+        trade_id: u64,
+        instrument: InstrumentId,
+        price: Price,
+        qty: Qty,
+        /// Side of the incoming order; `None` in an auction uncross.
+        aggressor: Option<Side>,
+        buy_order: OrderId,
+        buy_account: AccountId,
+        sell_order: OrderId,
+        sell_account: AccountId,
+        /// The resting (maker) side.
+        maker_side: Side,
+        buy_leaves: Qty,
+        sell_leaves: Qty,
+    },
+    OrderCancelled {
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        cancelled_qty: Qty,
+        reason: CancelReason,
+    },
+    OrderAmended {
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        price: Option<Price>,
+        stop_price: Option<Price>,
+        leaves: Qty,
+        priority_kept: bool,
+    },
+    StopTriggered {
+        order_id: OrderId,
+        instrument: InstrumentId,
+        last_price: Price,
+    },
+    PhaseChanged {
+        instrument: InstrumentId,
+        phase: Phase,
+        auction_until: Option<Timestamp>,
+    },
+    AuctionUncrossed {
+        instrument: InstrumentId,
+        price: Option<Price>,
+        volume: Qty,
+    },
+    CircuitBreakerTripped {
+        instrument: InstrumentId,
+        price: Price,
+        auction_until: Timestamp,
+    },
+    InstrumentListed {
+        instrument: InstrumentId,
+        symbol: String,
+    },
+    AccountCreated {
+        account: AccountId,
+    },
+}
+
+/// The one answer a command gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub seq: u64,
+    pub result: Result<(), Reject>,
+    pub events: Vec<Event>,
+}
+
+/// Convenience used in tests: did an order rest or fill, as a short string.
+pub fn describe_tif(tif: TimeInForce) -> &'static str {
+    match tif {
+        TimeInForce::Gfd => "GFD",
+        TimeInForce::Gtc => "GTC",
+        TimeInForce::Gtd(_) => "GTD",
+        TimeInForce::Ioc => "IOC",
+        TimeInForce::Fok => "FOK",
+    }
+}
