@@ -143,9 +143,10 @@ fn cal_err(field: impl Into<String>, message: impl Into<String>) -> CalendarErro
 }
 
 impl Session {
-    /// A session from its clock times. `auction` is `(auction start, uncross instant)`. Times
-    /// that are not later than the previous one are taken to be on the next calendar day (a
-    /// night session past midnight); at most one such wrap is allowed. `field` prefixes errors.
+    /// A session from its clock times. `auction` is `(auction start, uncross instant)`. In a
+    /// night session, a time not later than the previous one is taken to be on the next
+    /// calendar day (past midnight); at most one such wrap. In a day session times must simply
+    /// increase. Errors name the field (`open`, `breaks[0][1]`, …).
     pub fn new(
         name: &str,
         night: bool,
@@ -185,7 +186,9 @@ impl Session {
             }
             if let Some(p) = prev {
                 if t <= p {
-                    if wrapped || t + DAY_SECS <= p {
+                    // Only a night session may run past midnight; a day session must close by
+                    // the end of its trading day.
+                    if !night || wrapped || t + DAY_SECS <= p {
                         return Err(cal_err(
                             field,
                             format!("must be later than the previous time ({})", fmt_secs(p)),

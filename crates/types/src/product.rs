@@ -662,10 +662,7 @@ fn parse_error(src: &str, e: &toml::de::Error, fallback: &str) -> ConfigError {
         .split_once('=')
         .map(|(k, _)| k.trim().trim_matches('"').to_string())
         .filter(|k| {
-            !k.is_empty()
-                && !k.starts_with('[')
-                && !k.starts_with('#')
-                && start >= line_start + k.len().min(line_text.len())
+            !k.is_empty() && !k.starts_with('[') && !k.starts_with('#') && !k.contains(' ')
         });
     let mut field = match (table, line_text.trim_start().starts_with('[')) {
         // An error on a header line (e.g. a missing field) is about that table itself.
