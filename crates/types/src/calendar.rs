@@ -57,6 +57,9 @@ pub const CALENDAR_SESSIONS_MAX: usize = 16;
 /// Most breaks one session may contain.
 pub const SESSION_BREAKS_MAX: usize = 16;
 
+/// Most trading days one [`Calendar::transitions`] call covers; a longer window is cut there.
+pub const TRANSITIONS_TRADING_DAYS_MAX: usize = 1_000;
+
 /// Name of the built-in SHFE-like calendar.
 pub const SHFE: &str = "shfe";
 /// Name of the built-in always-open calendar.
@@ -623,6 +626,8 @@ impl Calendar {
     /// (at one instant: the phase change first, then the end of day). Consecutive windows
     /// `(a, b]`, `(b, c]` list every point exactly once. Instants where the phase does not
     /// actually change (a session closing as the next opens) produce no phase transition.
+    /// At most [`TRANSITIONS_TRADING_DAYS_MAX`] trading days are covered: for a longer window
+    /// the list stops after that many end-of-day points (call again from the last instant).
     pub fn transitions(&self, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, PhaseTransition)> {
         let mut out = Vec::new();
         if to <= from {
@@ -635,14 +640,23 @@ impl Calendar {
         // Collect the raw points of every trading day whose window meets (from, to].
         let mut evs: Vec<(Timestamp, Ev)> = Vec::new();
         let mut day = self.trading_day_of(from);
+        let mut to = to;
+        let mut days = 0usize;
+        // One day past the last one listed, so that the points at a day boundary are complete.
+        let mut last_round = false;
         loop {
             let plan = self.plan(day);
             for (t, p) in plan.points {
                 evs.push((t, Ev::Phase(p, plan.day)));
             }
             evs.push((plan.end, Ev::End(plan.day)));
-            if plan.end > to {
+            days += 1;
+            if last_round || plan.end > to {
                 break;
+            }
+            if days >= TRANSITIONS_TRADING_DAYS_MAX {
+                to = plan.end;
+                last_round = true;
             }
             day = self.next_business_day(day);
         }

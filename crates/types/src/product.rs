@@ -733,8 +733,8 @@ impl Ctx<'_> {
                 field,
                 format!(
                     "\"{s}\" is out of range: must be {}% to {}%",
-                    Decimal::new(lo as i128, 2),
-                    Decimal::new(hi as i128, 2)
+                    Decimal::new(lo as i128, 2).normalized(),
+                    Decimal::new(hi as i128, 2).normalized()
                 ),
             ));
         }
@@ -1091,8 +1091,8 @@ impl ProductToml {
                 "maintenance_margin_pct",
                 format!(
                     "must be less than initial_margin_pct ({}% is not less than {}%)",
-                    Decimal::new(maintenance_margin_bps as i128, 2),
-                    Decimal::new(initial_margin_bps as i128, 2)
+                    Decimal::new(maintenance_margin_bps as i128, 2).normalized(),
+                    Decimal::new(initial_margin_bps as i128, 2).normalized()
                 ),
             ));
         }

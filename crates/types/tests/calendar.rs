@@ -397,3 +397,43 @@ fn invalid_sessions_are_refused_with_the_field() {
     let e = Calendar::new("x", chrono_tz::UTC, &[], [], vec![], h(15), false).unwrap_err();
     assert_eq!(e.field, "sessions");
 }
+
+#[test]
+fn a_huge_window_is_cut_at_the_day_limit() {
+    use tokex_types::calendar::TRANSITIONS_TRADING_DAYS_MAX;
+    let c = Calendar::always_open();
+    let got = c.transitions(utc(2026, 1, 1, 12, 0, 0), Timestamp(u64::MAX));
+    assert_eq!(got.len(), TRANSITIONS_TRADING_DAYS_MAX);
+}
+
+#[test]
+fn a_huge_shfe_window_ends_on_a_complete_day() {
+    use tokex_types::calendar::TRANSITIONS_TRADING_DAYS_MAX;
+    let c = Calendar::shfe();
+    let from = sh(2026, 3, 4, 15, 0, 0);
+    let got = c.transitions(from, Timestamp(u64::MAX));
+    let (last_t, last) = got.last().unwrap().clone();
+    assert!(matches!(last, PhaseTransition::EndOfTradingDay { .. }));
+    assert_eq!(got.len(), 13 * TRANSITIONS_TRADING_DAYS_MAX);
+    // Continuing from the last instant picks up exactly where the list stopped.
+    let more = c.transitions(
+        last_t,
+        Timestamp(last_t.0 + 86_400 * Timestamp::NANOS_PER_SEC),
+    );
+    assert_eq!(
+        c.transitions(
+            from,
+            Timestamp(last_t.0 + 86_400 * Timestamp::NANOS_PER_SEC)
+        )
+        .len(),
+        got.len()
+    );
+    assert_eq!(
+        more[0].1,
+        phase(
+            c.next_business_day(c.trading_day_of(Timestamp(last_t.0 - 1))),
+            Phase::Closed,
+            Phase::PreOpen
+        )
+    );
+}

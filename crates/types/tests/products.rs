@@ -698,3 +698,35 @@ fn builtin_calendars_are_known_by_name() {
     );
     assert!(Calendar::builtin("lme").is_none());
 }
+
+#[test]
+fn messages_read_well() {
+    let text = std::fs::read_to_string(SHIPPED).unwrap();
+    let bad = text.replacen(
+        "maintenance_margin_pct = \"9\"",
+        "maintenance_margin_pct = \"13\"",
+        1,
+    );
+    let e = ProductSet::from_toml_str(&bad).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "products.TKF.maintenance_margin_pct: must be less than initial_margin_pct (13% is not less than 12%)"
+    );
+    let e = refused("", &[("initial_margin_pct", Some("\"120\""))]);
+    assert_eq!(
+        e.to_string(),
+        "products.XYZ.initial_margin_pct: \"120\" is out of range: must be 0.01% to 100%"
+    );
+    let e = refused("", &[("tick_value", Some("\"2\""))]);
+    assert_eq!(
+        e.to_string(),
+        "products.XYZ.tick_value: \"2\" does not equal contract_size × tick_size = 1000 × 0.001 = 1 USD"
+    );
+    let e = refused("", &[("underlying", None)]);
+    println!("{e}");
+    assert!(
+        e.to_string()
+            .starts_with("products.XYZ: missing field `underlying` (line "),
+        "{e}"
+    );
+}
