@@ -350,6 +350,12 @@ impl Calendar {
                         ),
                     ));
                 }
+                if s.close > DAY_SECS + trading_day_end {
+                    return Err(cal_err(
+                        f("close"),
+                        "a night session must close before its trading day ends",
+                    ));
+                }
                 spans.push((s.start(), s.close, i));
             } else {
                 if s.close > trading_day_end {

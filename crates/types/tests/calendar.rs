@@ -437,3 +437,12 @@ fn a_huge_shfe_window_ends_on_a_complete_day() {
         )
     );
 }
+
+#[test]
+fn a_night_session_cannot_outlast_its_trading_day() {
+    let h = |x: u32| x * 3600;
+    // 21:00 → 16:00 next day: past the 15:00 end of the trading day it belongs to.
+    let n = Session::new("n", true, None, h(21), &[], h(16)).unwrap();
+    let e = Calendar::new("x", chrono_tz::UTC, &[], [], vec![n], h(15), false).unwrap_err();
+    assert_eq!(e.field, "sessions[0].close");
+}
