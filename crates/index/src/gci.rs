@@ -304,7 +304,7 @@ pub fn synthetic_gpu_observations(
     let mut out = Vec::new();
     for (day, d) in range.days().enumerate() {
         // Base on-demand price in hundredths of a cent: 2.50 USD × 0.999^day.
-        let mut base: i64 = 2_500_000;
+        let mut base: i64 = 25_000;
         for _ in 0..day {
             base = base * 999 / 1000;
         }

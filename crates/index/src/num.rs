@@ -84,8 +84,12 @@ pub fn per_token_to_per_million(d: Decimal) -> Decimal {
 
 /// Publication rounding: half away from zero ("half-up" for the positive values an index
 /// takes) to `places` fractional digits.
+/// The result always carries exactly `places` digits (`3.125000`), so published values have
+/// one fixed format.
 pub fn round_publish(d: Decimal, places: u32) -> Decimal {
-    d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero)
+    let mut r = d.round_dp_with_strategy(places, RoundingStrategy::MidpointAwayFromZero);
+    r.rescale(places);
+    r
 }
 
 /// Median of a non-empty list (mean of the middle two for an even count). Sorts in place.
