@@ -128,7 +128,16 @@ impl Engine {
                 buy_leaves: fb.leaves_after,
                 sell_leaves: fa.leaves_after,
             });
-            self.on_trade(ix, price, Qty(qty), bid.account, ask.account, None);
+            self.on_trade(
+                ix,
+                trade_id,
+                price,
+                Qty(qty),
+                bid.account,
+                ask.account,
+                None,
+                out,
+            );
             for f in [fb, fa] {
                 if f.leaves_after.0 == 0 {
                     self.forget_resting(ix, f.order.id, f.order.account, f.order.tag);

@@ -2,7 +2,8 @@
 //! and a time by the sequencer, journaled, then applied.
 
 use tokex_types::{
-    AccountId, ClientOrderId, InstrumentId, InstrumentSpec, OrderId, Price, Qty, Side, Timestamp,
+    AccountId, ClientOrderId, Currency, InstrumentId, InstrumentSpec, Money, OrderId, Price, Qty,
+    Side, Timestamp,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -207,4 +208,39 @@ pub enum Command {
     },
     /// Let time pass: expire GTD orders and end timed auctions that are due.
     Tick,
+    /// Operator: credit cash to an account (or to the insurance fund's account).
+    Deposit {
+        account: AccountId,
+        currency: Currency,
+        amount: Money,
+    },
+    /// Operator: pay cash out. Refused if equity would fall below the initial margin of the
+    /// account's worst-case position.
+    Withdraw {
+        account: AccountId,
+        currency: Currency,
+        amount: Money,
+    },
+    /// Index engine: the daily fixing of an index, in millionths of the index unit
+    /// (e.g. USD per 1M tokens × 10^6).
+    IndexFixing {
+        index: String,
+        date: chrono::NaiveDate,
+        value_e6: i64,
+    },
+    /// Scheduler: end-of-day settlement of every live instrument: settlement price (VWAP of
+    /// the day's trades, else the previous settlement), variation margin, limits for the next
+    /// day, margin calls.
+    DailySettlement,
+    /// Scheduler: the margin-call deadline (next session's open): accounts still short of
+    /// initial margin are liquidated.
+    MarginCallDeadline,
+    /// Risk engine sweep: accounts whose equity is below the liquidation threshold are
+    /// liquidated (sent by the scheduler periodically and after volatile moves).
+    RiskSweep,
+    /// Scheduler: the contract expires: final settlement price from the month's fixings,
+    /// every position closed at it in cash, working orders cancelled, instrument delisted.
+    Expire {
+        instrument: InstrumentId,
+    },
 }

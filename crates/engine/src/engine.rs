@@ -83,6 +83,25 @@ impl Engine {
             } => self.resume(*instrument, *auction_ns, out),
             Command::EndTradingDay { instrument } => self.end_trading_day(*instrument, out),
             Command::Tick => Ok(()),
+            Command::Deposit {
+                account,
+                currency,
+                amount,
+            } => self.deposit(*account, *currency, *amount, out),
+            Command::Withdraw {
+                account,
+                currency,
+                amount,
+            } => self.withdraw(*account, *currency, *amount, out),
+            Command::IndexFixing {
+                index,
+                date,
+                value_e6,
+            } => self.record_fixing(index, *date, *value_e6, out),
+            Command::DailySettlement => self.daily_settlement(out),
+            Command::MarginCallDeadline => self.margin_call_deadline(out),
+            Command::RiskSweep => self.risk_sweep(out),
+            Command::Expire { instrument } => self.expire(*instrument, out),
         };
         debug_assert!(
             result.is_ok() || out.len() == mark,
@@ -145,12 +164,10 @@ impl Engine {
         if self.st.accounts.len() <= ix {
             self.st.accounts.resize(ix + 1, None);
         }
-        self.st.accounts[ix] = Some(Account {
-            id,
-            role,
-            stp,
-            working_orders: 0,
-        });
+        self.st.accounts[ix] = Some(Account::new(id, role, stp));
+        if role == Role::InsuranceFund && self.st.insurance_fund.is_none() {
+            self.st.insurance_fund = Some(id);
+        }
         out.push(Event::AccountCreated { account: id });
         Ok(())
     }
@@ -173,7 +190,15 @@ impl Engine {
                 "an instrument needs a positive reference price and order size limit",
             );
         }
-        self.st.instruments.push(InstrumentState::new(spec.clone()));
+        let mut inst = InstrumentState::new(spec.clone());
+        inst.product_ix = match self.st.products.iter().position(|p| *p == spec.product) {
+            Some(i) => i as u32,
+            None => {
+                self.st.products.push(spec.product.clone());
+                (self.st.products.len() - 1) as u32
+            }
+        };
+        self.st.instruments.push(inst);
         out.push(Event::InstrumentListed {
             instrument: spec.id,
             symbol: spec.symbol.clone(),
@@ -490,6 +515,7 @@ impl Engine {
             .account_mut(s.account)
             .expect("validated")
             .working_orders += 1;
+        self.change_working(s.account, InstrumentId(ix as u32), s.side, s.qty.0 as i64);
         self.st.instruments[ix].stops.insert(s);
     }
 
@@ -550,6 +576,7 @@ impl Engine {
             .account_mut(inc.account)
             .expect("order of a live account")
             .working_orders += 1;
+        self.change_working(inc.account, instrument, inc.side, leaves as i64);
         out.push(Event::OrderRested {
             order_id: inc.id,
             instrument,
@@ -592,6 +619,7 @@ impl Engine {
         let instrument = inst.spec.id;
         if let Some(r) = inst.book.remove(id) {
             self.forget_resting(ix, id, r.account, r.tag);
+            self.change_working(r.account, instrument, r.side, -(r.leaves.0 as i64));
             out.push(Event::OrderCancelled {
                 order_id: id,
                 account: r.account,
@@ -607,6 +635,7 @@ impl Engine {
             if let Some(a) = self.st.account_mut(s.account) {
                 a.working_orders -= 1;
             }
+            self.change_working(s.account, instrument, s.side, -(s.qty.0 as i64));
             out.push(Event::OrderCancelled {
                 order_id: id,
                 account: s.account,
@@ -705,6 +734,12 @@ impl Engine {
         // Validated: now change state.
         if price == cur.price && leaves < cur.leaves {
             self.st.instruments[ix].book.reduce(w.id, leaves);
+            self.change_working(
+                a.account,
+                a.instrument,
+                cur.side,
+                leaves.0 as i64 - cur.leaves.0 as i64,
+            );
             out.push(Event::OrderAmended {
                 order_id: w.id,
                 account: a.account,
@@ -719,6 +754,12 @@ impl Engine {
         let removed = self.st.instruments[ix].book.remove(w.id).expect("found");
         let meta = self.st.meta.get(&w.id.0).copied();
         self.forget_resting(ix, w.id, a.account, removed.tag);
+        self.change_working(
+            a.account,
+            a.instrument,
+            removed.side,
+            -(removed.leaves.0 as i64),
+        );
         out.push(Event::OrderAmended {
             order_id: w.id,
             account: a.account,
@@ -821,6 +862,12 @@ impl Engine {
         s.qty = qty;
         s.price = price;
         stops.insert(s);
+        self.change_working(
+            a.account,
+            a.instrument,
+            cur.side,
+            qty.0 as i64 - cur.qty.0 as i64,
+        );
         out.push(Event::OrderAmended {
             order_id: id,
             account: a.account,

@@ -2,7 +2,9 @@
 //! rejected with a stable [`RejectCode`] and a human message.
 
 use crate::command::{OrderType, Phase, TimeInForce};
-use tokex_types::{AccountId, ClientOrderId, InstrumentId, OrderId, Price, Qty, Side, Timestamp};
+use tokex_types::{
+    AccountId, ClientOrderId, Currency, InstrumentId, Money, OrderId, Price, Qty, Side, Timestamp,
+};
 
 /// Stable reason codes. The string form (`as_str`) is part of the public API: never rename
 /// one, only add.
@@ -219,6 +221,86 @@ pub enum Event {
     AccountCreated {
         account: AccountId,
     },
+    /// Fees charged on one trade (negative = rebate), both sides.
+    FeesCharged {
+        trade_id: u64,
+        buy_account: AccountId,
+        buy_fee: Money,
+        sell_account: AccountId,
+        sell_fee: Money,
+        currency: Currency,
+    },
+    CashMoved {
+        account: AccountId,
+        currency: Currency,
+        amount: Money,
+        kind: CashKind,
+        balance: Money,
+    },
+    FixingRecorded {
+        index: String,
+        date: chrono::NaiveDate,
+        value_e6: i64,
+    },
+    /// Daily settlement of one instrument.
+    Settled {
+        instrument: InstrumentId,
+        price: Price,
+        volume: Qty,
+        open_interest: u64,
+        limit_locked: bool,
+        lower_limit: Price,
+        upper_limit: Price,
+    },
+    /// Variation margin paid (positive) or collected (negative) for one position; also the
+    /// final settlement at expiry.
+    VariationMargin {
+        account: AccountId,
+        instrument: InstrumentId,
+        amount: Money,
+        position: i64,
+    },
+    MarginCall {
+        account: AccountId,
+        currency: Currency,
+        equity: Money,
+        maintenance: Money,
+        initial: Money,
+    },
+    MarginCallMet {
+        account: AccountId,
+    },
+    LiquidationStarted {
+        account: AccountId,
+        currency: Currency,
+        equity: Money,
+        maintenance: Money,
+    },
+    LiquidationFinished {
+        account: AccountId,
+    },
+    /// A loss beyond the account's money met by the insurance fund.
+    DefaultCovered {
+        account: AccountId,
+        currency: Currency,
+        amount: Money,
+        fund_balance: Money,
+    },
+    Expired {
+        instrument: InstrumentId,
+        final_price: Price,
+        fixings: u32,
+    },
+}
+
+/// Why cash moved.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum CashKind {
+    Deposit,
+    Withdrawal,
+    VariationMargin,
+    FinalSettlement,
+    InsuranceCover,
 }
 
 /// The one answer a command gets.

@@ -13,20 +13,25 @@
 //! - `matching`: continuous matching, trade-price rules, self-match prevention, market
 //!   protection, FOK / minimum quantity, circuit breaker, stop triggering.
 //! - `auction`: the call-auction uncross.
-//! - `risk`: the pre-trade risk and post-trade clearing hooks.
+//! - `risk`: pre-trade risk (worst-case initial margin, position limits) and position
+//!   keeping on every trade (positions, average price, realised P&L, fees).
+//! - `clearing`: cash, fixings, daily settlement, margin calls, liquidation, insurance
+//!   fund, expiry.
 //! - [`snapshot`]: canonical encoding of the whole state, the state hash, restore.
 //! - `invariants`: the O(n) checks tests run after every command.
 
 pub mod auction;
+mod clearing;
 pub mod command;
 mod engine;
 pub mod event;
 mod invariants;
 mod matching;
-mod risk;
+pub mod risk;
 pub mod snapshot;
 pub mod state;
 
 pub use command::*;
 pub use engine::Engine;
-pub use event::{CancelReason, Event, Outcome, Reject, RejectCode};
+pub use event::{CancelReason, CashKind, Event, Outcome, Reject, RejectCode};
+pub use risk::LIQUIDATION_THRESHOLD_BPS;

@@ -284,7 +284,16 @@ impl Engine {
                 buy_leaves: Qty(buy_leaves),
                 sell_leaves: Qty(sell_leaves),
             });
-            self.on_trade(ix, price, Qty(qty), buy_account, sell_account, Some(opp));
+            self.on_trade(
+                ix,
+                trade_id,
+                price,
+                Qty(qty),
+                buy_account,
+                sell_account,
+                Some(opp),
+                out,
+            );
             if fill.leaves_after.0 == 0 {
                 self.forget_resting(ix, fill.order.id, fill.order.account, fill.order.tag);
             } else if fill.refilled {
@@ -347,6 +356,7 @@ impl Engine {
             if let Some(a) = self.st.account_mut(s.account) {
                 a.working_orders -= 1;
             }
+            self.change_working(s.account, instrument, s.side, -(s.qty.0 as i64));
             out.push(Event::StopTriggered {
                 order_id: id,
                 instrument,

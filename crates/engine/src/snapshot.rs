@@ -196,6 +196,14 @@ fn clid_of(d: &mut Dec) -> DecResult<Option<ClientOrderId>> {
     })
 }
 
+fn currency_of(d: &mut Dec) -> DecResult<Currency> {
+    match d.u8()? {
+        0 => Ok(Currency::Usd),
+        1 => Ok(Currency::Cny),
+        v => d.bad("currency", v),
+    }
+}
+
 fn enc_spec(e: &mut Enc, s: &InstrumentSpec) {
     e.u32(s.id.0);
     e.str(&s.symbol);
@@ -335,6 +343,26 @@ impl Engine {
                 e.u8(a.role as u8);
                 e.u8(a.stp as u8);
                 e.u32(a.working_orders);
+                e.i64(a.cash[0]);
+                e.i64(a.cash[1]);
+                e.u32(a.positions.len() as u32);
+                for (id, p) in &a.positions {
+                    e.u32(id.0);
+                    e.i64(p.net);
+                    e.i128(p.basis);
+                    e.i128(p.open_cost);
+                    e.i64(p.realised_minor);
+                    e.u64(p.working_buy);
+                    e.u64(p.working_sell);
+                    e.u64(p.day_bought);
+                    e.u64(p.day_sold);
+                }
+                e.opt(a.margin_call, |e, m| {
+                    e.u8(m.currency as u8);
+                    e.u64(m.issued_at.0);
+                    e.i64(m.shortfall);
+                });
+                e.bool(a.liquidating);
             });
         }
         e.u32(st.instruments.len() as u32);
@@ -346,6 +374,15 @@ impl Engine {
             e.i64(inst.reference_price.0);
             e.u32(inst.limit_bps);
             e.bool(inst.delisted);
+            e.bool(inst.limit_locked);
+            e.u32(inst.product_ix);
+            let day = &inst.day;
+            for p in [day.open, day.high, day.low, day.close] {
+                e.opt(p, |e, p| e.i64(p.0));
+            }
+            e.u64(day.volume);
+            e.i128(day.turnover);
+            e.u64(day.trades);
             enc_window(&mut e, &inst.window.mins);
             enc_window(&mut e, &inst.window.maxs);
             for side in [Side::Buy, Side::Sell] {
@@ -366,6 +403,22 @@ impl Engine {
                 enc_stop(&mut e, s);
             }
         }
+        e.u32(st.products.len() as u32);
+        for p in &st.products {
+            e.str(p);
+        }
+        for c in 0..2 {
+            e.i128(st.deposits[c]);
+            e.i128(st.withdrawals[c]);
+            e.i128(st.fees[c]);
+        }
+        e.u32(st.fixings.len() as u32);
+        for ((index, date), v) in &st.fixings {
+            e.str(index);
+            e.str(&date.to_string());
+            e.i64(*v);
+        }
+        e.opt(st.insurance_fund, |e, a| e.u32(a.0));
         let mut meta: Vec<_> = st.meta.iter().collect();
         meta.sort_unstable_by_key(|(k, _)| **k);
         e.u32(meta.len() as u32);
@@ -411,12 +464,33 @@ impl Engine {
         let n = d.u32()?;
         for _ in 0..n {
             let a = d.opt(|d| {
-                Ok(Account {
-                    id: AccountId(d.u32()?),
-                    role: role_of(d)?,
-                    stp: stp_of(d)?,
-                    working_orders: d.u32()?,
-                })
+                let mut a = Account::new(AccountId(d.u32()?), role_of(d)?, stp_of(d)?);
+                a.working_orders = d.u32()?;
+                a.cash = [d.i64()?, d.i64()?];
+                let k = d.u32()?;
+                for _ in 0..k {
+                    let id = InstrumentId(d.u32()?);
+                    let p = Position {
+                        net: d.i64()?,
+                        basis: d.i128()?,
+                        open_cost: d.i128()?,
+                        realised_minor: d.i64()?,
+                        working_buy: d.u64()?,
+                        working_sell: d.u64()?,
+                        day_bought: d.u64()?,
+                        day_sold: d.u64()?,
+                    };
+                    a.positions.insert(id, p);
+                }
+                a.margin_call = d.opt(|d| {
+                    Ok(MarginCall {
+                        currency: currency_of(d)?,
+                        issued_at: Timestamp(d.u64()?),
+                        shortfall: d.i64()?,
+                    })
+                })?;
+                a.liquidating = d.bool()?;
+                Ok(a)
             })?;
             st.accounts.push(a);
         }
@@ -431,6 +505,21 @@ impl Engine {
             let bps = d.u32()?;
             inst.set_reference(reference, bps);
             inst.delisted = d.bool()?;
+            inst.limit_locked = d.bool()?;
+            inst.product_ix = d.u32()?;
+            let mut ohlc = [None; 4];
+            for p in ohlc.iter_mut() {
+                *p = d.opt(|d| Ok(Price(d.i64()?)))?;
+            }
+            inst.day = DayStats {
+                open: ohlc[0],
+                high: ohlc[1],
+                low: ohlc[2],
+                close: ohlc[3],
+                volume: d.u64()?,
+                turnover: d.i128()?,
+                trades: d.u64()?,
+            };
             inst.window.mins = window_of(&mut d)?;
             inst.window.maxs = window_of(&mut d)?;
             for side in [Side::Buy, Side::Sell] {
@@ -459,6 +548,22 @@ impl Engine {
             }
             st.instruments.push(inst);
         }
+        let n = d.u32()?;
+        for _ in 0..n {
+            st.products.push(d.str()?);
+        }
+        for c in 0..2 {
+            st.deposits[c] = d.i128()?;
+            st.withdrawals[c] = d.i128()?;
+            st.fees[c] = d.i128()?;
+        }
+        let n = d.u32()?;
+        for _ in 0..n {
+            let index = d.str()?;
+            let date = d.str()?.parse().map_err(|e| format!("bad date: {e}"))?;
+            st.fixings.insert((index, date), d.i64()?);
+        }
+        st.insurance_fund = d.opt(|d| Ok(AccountId(d.u32()?)))?;
         let n = d.u32()?;
         for _ in 0..n {
             let id = d.u64()?;

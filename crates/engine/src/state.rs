@@ -7,7 +7,8 @@ use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use tokex_book::Book;
 use tokex_types::{
-    AccountId, ClientOrderId, InstrumentId, InstrumentSpec, OrderId, Price, Qty, Side, Timestamp,
+    AccountId, ClientOrderId, Currency, InstrumentId, InstrumentSpec, OrderId, Price, Qty, Side,
+    Timestamp,
 };
 
 /// Bits of the book's per-order tag.
@@ -146,6 +147,38 @@ pub struct InstrumentState {
     pub window: PriceWindow,
     /// No longer trading: expired and settled.
     pub delisted: bool,
+    /// Trading-day statistics since the last settlement.
+    pub day: DayStats,
+    /// The previous trading day settled at a price limit: today's limit is widened and the
+    /// margin rate raised (SPEC §2).
+    pub limit_locked: bool,
+    /// Index into `EngineState::products` (interned product root), for position limits.
+    pub product_ix: u32,
+}
+
+/// Statistics of the current trading day, reset by daily settlement.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DayStats {
+    pub open: Option<Price>,
+    pub high: Option<Price>,
+    pub low: Option<Price>,
+    pub close: Option<Price>,
+    pub volume: u64,
+    /// Σ price × qty in tick·contracts (for the VWAP settlement price).
+    pub turnover: i128,
+    pub trades: u64,
+}
+
+impl DayStats {
+    pub fn record(&mut self, price: Price, qty: u64) {
+        self.open.get_or_insert(price);
+        self.high = Some(self.high.map_or(price, |h| h.max(price)));
+        self.low = Some(self.low.map_or(price, |l| l.min(price)));
+        self.close = Some(price);
+        self.volume += qty;
+        self.turnover += price.0 as i128 * qty as i128;
+        self.trades += 1;
+    }
 }
 
 impl InstrumentState {
@@ -165,6 +198,9 @@ impl InstrumentState {
             stops: StopBook::default(),
             window: PriceWindow::default(),
             delisted: false,
+            day: DayStats::default(),
+            limit_locked: false,
+            product_ix: 0,
         };
         s.set_reference(reference, bps);
         s
@@ -186,6 +222,26 @@ impl InstrumentState {
     pub fn within_limits(&self, p: Price) -> bool {
         p >= self.lower_limit && p <= self.upper_limit
     }
+
+    /// The price positions are marked at intraday: the last trade, else the reference.
+    pub fn mark_price(&self) -> Price {
+        self.last_price.unwrap_or(self.reference_price)
+    }
+
+    /// Initial and maintenance margin rates in force, basis points of notional. After a
+    /// limit-locked day the initial rate rises to at least the widened limit plus the
+    /// product's extra points, and maintenance rises by the same amount.
+    pub fn margin_bps(&self) -> (u32, u32) {
+        let (im, mm) = (
+            self.spec.initial_margin_bps,
+            self.spec.maintenance_margin_bps,
+        );
+        if !self.limit_locked {
+            return (im, mm);
+        }
+        let raised = im.max(self.limit_bps + self.spec.limit_margin_extra_bps);
+        (raised, mm + (raised - im))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,6 +251,70 @@ pub struct Account {
     pub stp: StpMode,
     /// Resting and stop orders currently working.
     pub working_orders: u32,
+    /// Settled cash per currency (indexed by `Currency::index`), minor units. Moves only by
+    /// deposits, withdrawals, fees, variation margin and insurance-fund cover.
+    pub cash: [i64; 2],
+    pub positions: BTreeMap<InstrumentId, Position>,
+    /// Set by daily settlement when equity fell below maintenance margin.
+    pub margin_call: Option<MarginCall>,
+    /// The risk engine is closing this account's positions.
+    pub liquidating: bool,
+}
+
+impl Account {
+    pub fn new(id: AccountId, role: Role, stp: StpMode) -> Account {
+        Account {
+            id,
+            role,
+            stp,
+            working_orders: 0,
+            cash: [0; 2],
+            positions: BTreeMap::new(),
+            margin_call: None,
+            liquidating: false,
+        }
+    }
+}
+
+/// A margin call: the account must bring equity back to initial margin by the next open.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct MarginCall {
+    pub currency: Currency,
+    pub issued_at: Timestamp,
+    /// Shortfall to initial margin when issued, minor units.
+    pub shortfall: i64,
+}
+
+/// One account's position in one instrument.
+///
+/// `basis` is the variation-margin basis in tick·contracts: the position marked at the last
+/// settlement price plus every trade since at its price (buys positive). Daily variation
+/// margin is `net × settle − basis` ticks, so across all accounts it sums to zero exactly.
+/// `open_cost` (tick·contracts of the open position at entry prices) gives the average price
+/// shown to users; realised P&L is informational — cash moves only by variation margin.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Position {
+    pub net: i64,
+    pub basis: i128,
+    pub open_cost: i128,
+    pub realised_minor: i64,
+    /// Quantity of working buy and sell orders (resting and stop), for worst-case margin.
+    pub working_buy: u64,
+    pub working_sell: u64,
+    /// Contracts bought and sold today.
+    pub day_bought: u64,
+    pub day_sold: u64,
+}
+
+impl Position {
+    /// Average entry price in ticks, as a (numerator, denominator) pair; `None` when flat.
+    pub fn avg_price(&self) -> Option<(i128, i64)> {
+        (self.net != 0).then_some((self.open_cost, self.net))
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.net == 0 && self.working_buy == 0 && self.working_sell == 0 && self.basis == 0
+    }
 }
 
 /// Where a client order id of the current trading day points.
@@ -212,6 +332,17 @@ pub struct EngineState {
     pub meta: FxHashMap<u64, OrderMeta>,
     pub client_ids: FxHashMap<(AccountId, ClientOrderId), ClientIdEntry>,
     pub gtd_timers: BTreeSet<(Timestamp, OrderId, InstrumentId)>,
+    /// Interned product roots, in order of first listing.
+    pub products: Vec<String>,
+    /// Money that entered and left through the operator, per currency (minor units).
+    pub deposits: [i128; 2],
+    pub withdrawals: [i128; 2],
+    /// Fees collected by the exchange, per currency (minor units).
+    pub fees: [i128; 2],
+    /// Index fixings received: (index id, date) → value in millionths of the index unit.
+    pub fixings: BTreeMap<(String, chrono::NaiveDate), i64>,
+    /// The insurance fund's account, once created.
+    pub insurance_fund: Option<AccountId>,
     /// Time of the last applied command; commands must not go back in time.
     pub now: Timestamp,
     /// Earliest time a timer (GTD expiry, auction end) is due; `u64::MAX` when none.
@@ -228,6 +359,12 @@ impl EngineState {
             meta: FxHashMap::default(),
             client_ids: FxHashMap::default(),
             gtd_timers: BTreeSet::new(),
+            products: Vec::new(),
+            deposits: [0; 2],
+            withdrawals: [0; 2],
+            fees: [0; 2],
+            fixings: BTreeMap::new(),
+            insurance_fund: None,
             now: Timestamp(0),
             next_deadline: Timestamp(u64::MAX),
         }

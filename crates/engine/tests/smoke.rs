@@ -10,6 +10,16 @@ fn setup() -> Engine {
     );
     for a in 1..=3 {
         e.open_account(a, Role::Trader);
+        let r = e.apply(
+            1,
+            Timestamp(1),
+            &Command::Deposit {
+                account: AccountId(a),
+                currency: Currency::Usd,
+                amount: Money(100_000_000),
+            },
+        );
+        assert!(r.result.is_ok());
     }
     let r = e.apply(
         2,
