@@ -22,6 +22,7 @@
 
 pub mod auction;
 mod clearing;
+pub mod codec;
 pub mod command;
 mod engine;
 pub mod event;

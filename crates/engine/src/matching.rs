@@ -6,6 +6,7 @@ use crate::command::{OrderType, Phase, StpMode, TimeInForce};
 use crate::engine::Engine;
 use crate::event::{CancelReason, Event};
 use crate::state::StopOrder;
+use std::collections::VecDeque;
 use tokex_types::limits::STOP_CASCADE_MAX;
 use tokex_types::{
     AccountId, ClientOrderId, InstrumentId, OrderId, Price, Qty, Side, Timestamp, TradePriceRule,
@@ -91,34 +92,58 @@ impl Engine {
     /// How much the incoming order could fill right now, walking the book exactly as the
     /// matching loop would (same prices, same self-match and circuit-breaker stops), without
     /// changing anything. Used for FOK and minimum quantity.
+    ///
+    /// Each level is replayed as a queue: an iceberg whose displayed slice is taken goes to
+    /// the back of its level with its next slice, behind orders that may stop the matching
+    /// (a self-match under cancel-aggressing or cancel-both), so its hidden quantity counts
+    /// only if the matching loop would really reach it.
     fn fillable(&self, ix: usize, inc: &Incoming, limit: Price, enough: u64) -> u64 {
         let inst = &self.st.instruments[ix];
         let spec = &inst.spec;
+        let side = inc.side.opposite();
         let mut last = inst.last_price.unwrap_or(inst.reference_price);
         let mut window = inst.window.clone();
         if spec.cb_ticks > 0 {
             window.evict_before(Timestamp(self.st.now.0.saturating_sub(spec.cb_window_ns)));
         }
         let mut total = 0u64;
-        for o in inst.book.orders(inc.side.opposite()) {
-            if total >= enough || !crosses(inc.side, limit, o.price) {
+        let mut queue: VecDeque<(AccountId, u64, u64, u64)> = VecDeque::new();
+        for (px, _) in inst.book.levels(side) {
+            if total >= enough || !crosses(inc.side, limit, px) {
                 break;
             }
-            if o.account == inc.account {
-                match inc.stp {
-                    StpMode::CancelResting => continue,
-                    _ => break,
+            // (account, leaves, visible, display) in queue order.
+            queue.clear();
+            queue.extend(
+                inst.book
+                    .orders_at(side, px)
+                    .map(|o| (o.account, o.leaves.0, o.visible.0, o.display.0)),
+            );
+            while let Some((account, leaves, visible, display)) = queue.pop_front() {
+                if total >= enough {
+                    return total;
+                }
+                if account == inc.account {
+                    match inc.stp {
+                        StpMode::CancelResting => continue,
+                        _ => return total,
+                    }
+                }
+                let p = Self::trade_price(spec.trade_price_rule, inc.side, limit, px, last);
+                if spec.cb_ticks > 0 {
+                    if window.would_exceed(p, spec.cb_ticks) {
+                        return total;
+                    }
+                    window.push(self.st.now, p);
+                }
+                last = p;
+                let take = visible.min(enough - total);
+                total += take;
+                if take == visible && leaves > take {
+                    let rest = leaves - take;
+                    queue.push_back((account, rest, display.min(rest), display));
                 }
             }
-            let p = Self::trade_price(spec.trade_price_rule, inc.side, limit, o.price, last);
-            if spec.cb_ticks > 0 {
-                if window.would_exceed(p, spec.cb_ticks) {
-                    break;
-                }
-                window.push(self.st.now, p);
-            }
-            last = p;
-            total += o.leaves.0;
         }
         total
     }

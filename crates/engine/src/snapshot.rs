@@ -124,20 +124,20 @@ impl<'a> Dec<'a> {
 
 // ----- small enums -------------------------------------------------------------------------
 
-fn side_code(s: Side) -> u8 {
+pub(crate) fn side_code(s: Side) -> u8 {
     s as u8
 }
-fn side_of(d: &mut Dec) -> DecResult<Side> {
+pub(crate) fn side_of(d: &mut Dec) -> DecResult<Side> {
     match d.u8()? {
         0 => Ok(Side::Buy),
         1 => Ok(Side::Sell),
         v => d.bad("side", v),
     }
 }
-fn phase_code(p: Phase) -> u8 {
+pub(crate) fn phase_code(p: Phase) -> u8 {
     p as u8
 }
-fn phase_of(d: &mut Dec) -> DecResult<Phase> {
+pub(crate) fn phase_of(d: &mut Dec) -> DecResult<Phase> {
     Ok(match d.u8()? {
         0 => Phase::Closed,
         1 => Phase::PreOpen,
@@ -147,7 +147,7 @@ fn phase_of(d: &mut Dec) -> DecResult<Phase> {
         v => return d.bad("phase", v),
     })
 }
-fn role_of(d: &mut Dec) -> DecResult<Role> {
+pub(crate) fn role_of(d: &mut Dec) -> DecResult<Role> {
     Ok(match d.u8()? {
         0 => Role::Trader,
         1 => Role::MarketMaker,
@@ -156,7 +156,7 @@ fn role_of(d: &mut Dec) -> DecResult<Role> {
         v => return d.bad("role", v),
     })
 }
-fn stp_of(d: &mut Dec) -> DecResult<StpMode> {
+pub(crate) fn stp_of(d: &mut Dec) -> DecResult<StpMode> {
     Ok(match d.u8()? {
         0 => StpMode::CancelResting,
         1 => StpMode::CancelAggressing,
@@ -164,7 +164,7 @@ fn stp_of(d: &mut Dec) -> DecResult<StpMode> {
         v => return d.bad("stp mode", v),
     })
 }
-fn enc_tif(e: &mut Enc, t: TimeInForce) {
+pub(crate) fn enc_tif(e: &mut Enc, t: TimeInForce) {
     match t {
         TimeInForce::Gfd => e.u8(0),
         TimeInForce::Gtc => e.u8(1),
@@ -176,7 +176,7 @@ fn enc_tif(e: &mut Enc, t: TimeInForce) {
         TimeInForce::Fok => e.u8(4),
     }
 }
-fn tif_of(d: &mut Dec) -> DecResult<TimeInForce> {
+pub(crate) fn tif_of(d: &mut Dec) -> DecResult<TimeInForce> {
     Ok(match d.u8()? {
         0 => TimeInForce::Gfd,
         1 => TimeInForce::Gtc,
@@ -186,17 +186,17 @@ fn tif_of(d: &mut Dec) -> DecResult<TimeInForce> {
         v => return d.bad("time in force", v),
     })
 }
-fn enc_clid(e: &mut Enc, c: Option<ClientOrderId>) {
+pub(crate) fn enc_clid(e: &mut Enc, c: Option<ClientOrderId>) {
     e.opt(c, |e, c| e.str(c.as_str()));
 }
-fn clid_of(d: &mut Dec) -> DecResult<Option<ClientOrderId>> {
+pub(crate) fn clid_of(d: &mut Dec) -> DecResult<Option<ClientOrderId>> {
     d.opt(|d| {
         let s = d.str()?;
         ClientOrderId::new(&s).ok_or_else(|| format!("bad client order id {s:?}"))
     })
 }
 
-fn currency_of(d: &mut Dec) -> DecResult<Currency> {
+pub(crate) fn currency_of(d: &mut Dec) -> DecResult<Currency> {
     match d.u8()? {
         0 => Ok(Currency::Usd),
         1 => Ok(Currency::Cny),
@@ -204,7 +204,7 @@ fn currency_of(d: &mut Dec) -> DecResult<Currency> {
     }
 }
 
-fn enc_spec(e: &mut Enc, s: &InstrumentSpec) {
+pub(crate) fn enc_spec(e: &mut Enc, s: &InstrumentSpec) {
     e.u32(s.id.0);
     e.str(&s.symbol);
     e.str(&s.product);
@@ -237,7 +237,7 @@ fn enc_spec(e: &mut Enc, s: &InstrumentSpec) {
     e.i64(s.initial_reference_price.0);
 }
 
-fn spec_of(d: &mut Dec) -> DecResult<InstrumentSpec> {
+pub(crate) fn spec_of(d: &mut Dec) -> DecResult<InstrumentSpec> {
     Ok(InstrumentSpec {
         id: InstrumentId(d.u32()?),
         symbol: d.str()?,
