@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! account <id> [role=trader|market_maker|operator|insurance_fund] [stp=resting|aggressing|both]
+//! deposit <account> <USD|CNY> <amount in minor units>
 //! list <id> ref=<ticks> [symbol=S] [product=P] [rule=resting|shfe_median] [limit_bps=N]
 //!      [max_qty=N] [protect=<ticks>] [cb=<ticks>/<window ns>/<auction ns>]
 //! phase <instrument> closed|preopen|continuous|break
@@ -33,8 +34,8 @@ use tokex_engine::{
     Role, StpMode, TimeInForce,
 };
 use tokex_types::{
-    AccountId, ClientOrderId, InstrumentId, InstrumentSpec, OrderId, Price, Qty, Side, Timestamp,
-    TradePriceRule,
+    AccountId, ClientOrderId, Currency, InstrumentId, InstrumentSpec, Money, OrderId, Price, Qty,
+    Side, Timestamp, TradePriceRule,
 };
 
 /// A parse error with its 1-based line number.
@@ -117,6 +118,17 @@ pub fn parse_line(raw: &str) -> Result<Option<(Option<Timestamp>, Command)>, Str
                 Some(s) => stp_of(s)?,
             };
             Command::CreateAccount { account, role, stp }
+        }
+        "deposit" => {
+            let account = AccountId(num(a.positional("account")?, "account")?);
+            let c = a.positional("currency")?;
+            let currency = Currency::parse(c).ok_or(format!("unknown currency {c:?}"))?;
+            let amount = Money(num(a.positional("amount")?, "amount")?);
+            Command::Deposit {
+                account,
+                currency,
+                amount,
+            }
         }
         "list" => {
             let id: u32 = num(a.positional("instrument id")?, "instrument id")?;
@@ -431,6 +443,11 @@ pub fn format_command(c: &Command) -> String {
             };
             write!(s, "account {} role={role} stp={}", account.0, stp_str(*stp)).unwrap();
         }
+        Command::Deposit {
+            account,
+            currency,
+            amount,
+        } => write!(s, "deposit {} {currency} {}", account.0, amount.0).unwrap(),
         Command::ListInstrument(spec) => {
             let rule = match spec.trade_price_rule {
                 TradePriceRule::Resting => "resting",

@@ -2,7 +2,7 @@
 //! must agree, the engine's invariants must hold after every command, a rejected command must
 //! leave the state hash unchanged, and snapshot → restore must keep the hash.
 //!
-//! Sized for CI: `PROPTEST_CASES` (default 256) cases of up to 160 commands each.
+//! Sized for CI: `PROPTEST_CASES` (default 512) cases of up to 160 commands each.
 
 use proptest::prelude::*;
 use tokex_engine::{
@@ -11,8 +11,8 @@ use tokex_engine::{
 };
 use tokex_testkit::{Pair, Quirks};
 use tokex_types::{
-    AccountId, ClientOrderId, InstrumentId, InstrumentSpec, OrderId, Price, Qty, Side, Timestamp,
-    TradePriceRule,
+    AccountId, ClientOrderId, Currency, InstrumentId, InstrumentSpec, Money, OrderId, Price, Qty,
+    Side, Timestamp, TradePriceRule,
 };
 
 const SEC: u64 = 1_000_000_000;
@@ -253,6 +253,14 @@ fn run(setup: &Setup, steps: &[Step], quirks: Quirks) -> Result<(), String> {
         };
         p.step(Timestamp(t), &cmd)?;
     }
+    for a in 1..=3 {
+        let cmd = Command::Deposit {
+            account: AccountId(a),
+            currency: Currency::Usd,
+            amount: Money(1_000_000_000_000),
+        };
+        p.step(Timestamp(t), &cmd)?;
+    }
     p.step(
         Timestamp(t),
         &Command::CreateAccount {
@@ -324,8 +332,21 @@ fn run(setup: &Setup, steps: &[Step], quirks: Quirks) -> Result<(), String> {
     Ok(())
 }
 
+/// 512 cases unless `PROPTEST_CASES` says otherwise.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(512);
+    ProptestConfig {
+        cases,
+        max_shrink_iters: 4096,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { max_shrink_iters: 4096, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn engine_matches_the_reference_model(setup in setup(), steps in prop::collection::vec(step(), 1..160)) {
