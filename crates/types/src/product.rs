@@ -459,6 +459,14 @@ impl ProductSet {
         })
     }
 
+    /// Puts every product on one calendar (e.g. `24x7` for a demo that trades around the
+    /// clock). Listing, last trading days and sessions then follow that calendar.
+    pub fn use_calendar(&mut self, calendar: &Calendar) {
+        for p in &mut self.products {
+            p.calendar = calendar.clone();
+        }
+    }
+
     /// Products in file order.
     pub fn products(&self) -> &[ProductDef] {
         &self.products
