@@ -50,8 +50,9 @@ impl Header {
     }
 }
 
-/// Appends one framed record to `out`.
-pub fn encode(out: &mut Vec<u8>, kind: RecordKind, seq: u64, payload: &[u8]) {
+/// Appends one framed record to `out` (the writer's framing; public for tools and for tests
+/// that craft journal bytes by hand).
+pub fn encode_record(out: &mut Vec<u8>, kind: RecordKind, seq: u64, payload: &[u8]) {
     debug_assert!(payload.len() <= RECORD_PAYLOAD_MAX_BYTES);
     let mut h = [0u8; RECORD_HEADER_BYTES];
     h[0] = RECORD_MAGIC_V1;
@@ -104,7 +105,7 @@ mod tests {
     #[test]
     fn round_trip_and_every_bit_matters() {
         let mut buf = Vec::new();
-        encode(&mut buf, RecordKind::Command, 42, b"hello");
+        encode_record(&mut buf, RecordKind::Command, 42, b"hello");
         assert_eq!(buf.len(), RECORD_HEADER_BYTES + 5);
         let h = decode_header(&buf).unwrap();
         assert_eq!(
@@ -124,7 +125,7 @@ mod tests {
     #[test]
     fn resync_finds_headers() {
         let mut buf = vec![0u8; 7];
-        encode(&mut buf, RecordKind::Commit, 9, b"");
+        encode_record(&mut buf, RecordKind::Commit, 9, b"");
         assert_eq!(find_verifiable_header(&buf, 0), Some(7));
         assert_eq!(find_verifiable_header(&buf, 8), None);
         assert_eq!(find_verifiable_header(&buf[..20], 0), None);

@@ -118,7 +118,9 @@ mod writer;
 
 pub use crc32c::{crc32c, extend as crc32c_extend};
 pub use error::{Damage, JournalError, TornReason, TornTail};
-pub use format::{RecordKind, RECORD_HEADER_BYTES, RECORD_MAGIC_V1, RECORD_PAYLOAD_MAX_BYTES};
+pub use format::{
+    encode_record, RecordKind, RECORD_HEADER_BYTES, RECORD_MAGIC_V1, RECORD_PAYLOAD_MAX_BYTES,
+};
 pub use group::{GroupCommitConfig, GroupCommitter};
 pub use metrics::{JournalMetrics, MetricsSnapshot, FSYNC_LATENCY_BUCKETS};
 pub use reader::{JournalReader, Record};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{JournalError, TornTail};
-use crate::format::{encode, RecordKind, RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX_BYTES};
+use crate::format::{encode_record, RecordKind, RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX_BYTES};
 use crate::metrics::JournalMetrics;
 use crate::segment::{list_segments, segment_file_name, Segment, SegmentScan, Step};
 use crate::storage::{Storage, StorageFile};
@@ -76,7 +76,8 @@ impl<S: Storage> JournalWriter<S> {
             .map_err(JournalError::io("create dir", dir))?;
         let mut segments = list_segments(&storage, dir)?;
         let mut torn_tail = None;
-        let (next_seq, segment_len) = match segments.last() {
+        let mut unmarked = false;
+        let (next_seq, mut segment_len) = match segments.last() {
             None => {
                 let seg = Segment {
                     first_seq: options.first_seq,
@@ -92,7 +93,8 @@ impl<S: Storage> JournalWriter<S> {
                 (options.first_seq, 0)
             }
             Some(last) => {
-                let (next_seq, valid_len, torn) = scan_last_segment(&storage, last)?;
+                let (next_seq, valid_len, torn, ends_unmarked) = scan_last_segment(&storage, last)?;
+                unmarked = ends_unmarked;
                 if let Some(t) = &torn {
                     storage
                         .truncate(&last.path, valid_len)
@@ -103,9 +105,20 @@ impl<S: Storage> JournalWriter<S> {
             }
         };
         let path = &segments.last().expect("at least one segment").path;
-        let file = storage
+        let mut file = storage
             .open_append(path)
             .map_err(JournalError::io("open", path))?;
+        if unmarked {
+            // Complete commands whose commit marker was torn off: they will be replayed, so
+            // they are committed now, and a marker after them keeps damage to them detectable
+            // (and keeps a sealed segment ending with a marker).
+            let mut marker = Vec::with_capacity(RECORD_HEADER_BYTES);
+            encode_record(&mut marker, RecordKind::Commit, next_seq - 1, &[]);
+            file.append(&marker)
+                .map_err(JournalError::io("write", path))?;
+            file.sync().map_err(JournalError::io("fdatasync", path))?;
+            segment_len += marker.len() as u64;
+        }
         let report = OpenReport {
             torn_tail,
             segments: segments.len(),
@@ -147,7 +160,7 @@ impl<S: Storage> JournalWriter<S> {
             self.guard(Self::roll)?;
         }
         let seq = self.next_seq;
-        encode(&mut self.buf, RecordKind::Command, seq, payload);
+        encode_record(&mut self.buf, RecordKind::Command, seq, payload);
         self.buffered_records += 1;
         self.next_seq += 1;
         Ok(seq)
@@ -233,7 +246,7 @@ impl<S: Storage> JournalWriter<S> {
             return Ok(());
         }
         let last = self.next_seq - 1;
-        encode(&mut self.buf, RecordKind::Commit, last, &[]);
+        encode_record(&mut self.buf, RecordKind::Commit, last, &[]);
         let path = &self.segments.last().expect("a current segment").path;
         self.file
             .append(&self.buf)
@@ -275,11 +288,12 @@ impl<S: Storage> JournalWriter<S> {
     }
 }
 
-/// Scans the last segment: the next seq, the length of its valid prefix, and the torn tail.
-fn scan_last_segment<S: Storage>(
-    storage: &S,
-    seg: &Segment,
-) -> Result<(u64, u64, Option<TornTail>), JournalError> {
+/// The next seq, the length of the valid prefix, the torn tail, and whether the valid prefix
+/// ends with commands that no commit marker follows.
+type LastSegment = (u64, u64, Option<TornTail>, bool);
+
+/// Scans the last segment.
+fn scan_last_segment<S: Storage>(storage: &S, seg: &Segment) -> Result<LastSegment, JournalError> {
     let buf = storage
         .read(&seg.path)
         .map_err(JournalError::io("read", &seg.path))?;
@@ -292,10 +306,12 @@ fn scan_last_segment<S: Storage>(
     };
     let mut pos = 0;
     loop {
-        match scan.step(&buf, pos)? {
+        let step = scan.step(&buf, pos)?;
+        let unmarked = scan.commands_in_segment > 0 && !scan.ended_with_commit;
+        match step {
             Step::Item { next, .. } => pos = next,
-            Step::End => return Ok((scan.next_seq, pos as u64, None)),
-            Step::Torn(t) => return Ok((scan.next_seq, pos as u64, Some(t))),
+            Step::End => return Ok((scan.next_seq, pos as u64, None, unmarked)),
+            Step::Torn(t) => return Ok((scan.next_seq, pos as u64, Some(t), unmarked)),
         }
     }
 }
