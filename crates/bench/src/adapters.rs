@@ -20,7 +20,9 @@ use std::sync::Arc;
 use tokex_engine::{
     Amend, Cancel, Command, Engine, Event, NewOrder, OrderRef, Phase, Role, TimeInForce,
 };
-use tokex_types::{AccountId, InstrumentId, InstrumentSpec, OrderId, Price, Qty, Side, Timestamp};
+use tokex_types::{
+    AccountId, Currency, InstrumentId, InstrumentSpec, Money, OrderId, Price, Qty, Side, Timestamp,
+};
 
 /// Trades seen by an adapter (one per maker fill) and the quantity they carried.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -121,6 +123,8 @@ pub struct TokexEngine {
 }
 
 const INSTRUMENT: InstrumentId = InstrumentId(0);
+/// Cash per account, minor units (10 billion USD: far above any worst-case margin here).
+const ACCOUNT_CASH_MINOR: i64 = 1_000_000_000_000;
 
 impl TokexEngine {
     /// An engine with the test instrument listed at `reference` and open for continuous
@@ -134,6 +138,16 @@ impl TokexEngine {
             .expect("list");
         for a in 1..=accounts {
             engine.open_account(a, Role::Trader);
+            // Enough cash that pre-trade risk runs its margin checks and always accepts:
+            // the stream is about matching speed, not margin calls.
+            let fund = Command::Deposit {
+                account: AccountId(a),
+                currency: Currency::Usd,
+                amount: Money(ACCOUNT_CASH_MINOR),
+            };
+            engine
+                .apply_into(Timestamp(1), &fund, &mut events)
+                .expect("deposit");
         }
         let open = Command::SetPhase {
             instrument: INSTRUMENT,
