@@ -92,6 +92,9 @@ pub struct Pace {
 pub struct Paced {
     /// Nanoseconds from each command's intended send time to its completion.
     pub hist: Histogram<u64>,
+    /// Nanoseconds from starting each command to its completion (no queueing: not corrected,
+    /// shown beside `hist` to separate the book's own cost from waiting).
+    pub service: Histogram<u64>,
     pub recorded: u64,
     /// The run stopped because the book fell `max_lag` behind the schedule.
     pub saturated: bool,
@@ -106,6 +109,7 @@ pub fn paced<A: Adapter + ?Sized>(a: &mut A, cmds: &[Cmd], pace: &Pace) -> Paced
         a.apply(c);
     }
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+    let mut service = hist.clone();
     let rate = pace.rate_per_s.max(1) as u128;
     let max_lag = pace.max_lag.as_nanos() as u64;
     let mut saturated = false;
@@ -113,13 +117,16 @@ pub fn paced<A: Adapter + ?Sized>(a: &mut A, cmds: &[Cmd], pace: &Pace) -> Paced
     let start = Instant::now();
     for (i, c) in rest.iter().enumerate() {
         let due = (i as u128 * 1_000_000_000 / rate) as u64;
-        while (start.elapsed().as_nanos() as u64) < due {
+        let mut began = start.elapsed().as_nanos() as u64;
+        while began < due {
             std::hint::spin_loop();
+            began = start.elapsed().as_nanos() as u64;
         }
         a.apply(c);
         let done = start.elapsed().as_nanos() as u64;
         let lat = done.saturating_sub(due).max(1);
         hist.saturating_record(lat);
+        service.saturating_record(done.saturating_sub(began).max(1));
         recorded += 1;
         if lat > max_lag {
             saturated = true;
@@ -128,6 +135,7 @@ pub fn paced<A: Adapter + ?Sized>(a: &mut A, cmds: &[Cmd], pace: &Pace) -> Paced
     }
     Paced {
         hist,
+        service,
         recorded,
         saturated,
     }

@@ -104,6 +104,12 @@ fn main() {
         ex.traded_qty,
         ex.trading_commands as f64 / n
     );
+    println!(
+        "  sizes: engine Command {} B, Event {} B; stream Cmd {} B",
+        std::mem::size_of::<tokex_engine::Command>(),
+        std::mem::size_of::<tokex_engine::Event>(),
+        std::mem::size_of::<workload::Cmd>()
+    );
     if !args.skip_throughput {
         throughput(&args, &w, &kinds);
     }
@@ -179,8 +185,8 @@ fn latency(args: &Args, w: &workload::Workload, kinds: &[Kind]) {
         "\n## Latency: constant rate, {} commands per run after {} warm-up, ns from due time to completion (coordinated omission corrected)",
         n, warm
     );
-    println!("\n| adapter | target rate | p50 | p99 | p99.9 | p99.99 | max | note |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("\n| adapter | target rate | p50 | p99 | p99.9 | p99.99 | max | service p50 / p99 / p99.9 | note |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for &rate in &args.rates {
         let pace = Pace {
             rate_per_s: rate,
@@ -204,8 +210,9 @@ fn latency(args: &Args, w: &workload::Workload, kinds: &[Kind]) {
             } else {
                 String::new()
             };
+            let sv = &p.service;
             println!(
-                "| {} | {}M/s | {} | {} | {} | {} | {} | {} |",
+                "| {} | {}M/s | {} | {} | {} | {} | {} | {} / {} / {} | {} |",
                 name,
                 rate as f64 / 1e6,
                 h.value_at_quantile(0.5),
@@ -213,6 +220,9 @@ fn latency(args: &Args, w: &workload::Workload, kinds: &[Kind]) {
                 h.value_at_quantile(0.999),
                 h.value_at_quantile(0.9999),
                 h.max(),
+                sv.value_at_quantile(0.5),
+                sv.value_at_quantile(0.99),
+                sv.value_at_quantile(0.999),
                 note
             );
         }
