@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod hedge_cmd;
 mod index_cmd;
 
 #[derive(Parser)]
@@ -16,12 +17,16 @@ struct Cli {
 enum Command {
     /// Token price and GPU compute indexes: import, compute, show, verify, explain.
     Index(index_cmd::IndexArgs),
+    /// Hedge planner for token buyers: a forecast or usage exports to a strip of futures,
+    /// scenarios, basis risk and a backtest on the real history.
+    Hedge(hedge_cmd::HedgeArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Index(args) => index_cmd::run(args),
+        Command::Hedge(args) => hedge_cmd::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
