@@ -6,7 +6,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use tokex_journal::{FsStorage, JournalReader, JournalWriter, WriterOptions};
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokex_journal::{
+    FsStorage, GroupCommitConfig, GroupCommitter, JournalReader, JournalWriter, WriterOptions,
+};
 
 const PAYLOAD_BYTES: usize = 64;
 const BATCH_RECORDS: u64 = 1_000;
@@ -90,5 +95,48 @@ fn replay(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, append, replay);
+/// The commit thread under load: two producer threads each queue records and wait for the
+/// last one; batches form by themselves while each fdatasync is in flight.
+fn group_committer(c: &mut Criterion) {
+    const PRODUCERS: u64 = 2;
+    const PER_PRODUCER: u64 = 20_000;
+    let mut g = c.benchmark_group("journal_group_commit");
+    g.throughput(Throughput::Elements(PRODUCERS * PER_PRODUCER));
+    g.sample_size(10);
+    let dir = bench_dir("group");
+    let w = JournalWriter::open(FsStorage, dir.path(), WriterOptions::default()).unwrap();
+    let gc = Arc::new(GroupCommitter::spawn(w, GroupCommitConfig::default()));
+    g.bench_function("64B_2_producers_40k", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                let threads: Vec<_> = (0..PRODUCERS)
+                    .map(|_| {
+                        let gc = gc.clone();
+                        std::thread::spawn(move || {
+                            let mut last = 0;
+                            for i in 0..PER_PRODUCER {
+                                last = gc.append(payload(i).to_vec()).unwrap();
+                            }
+                            gc.wait_durable(last).unwrap();
+                        })
+                    })
+                    .collect();
+                threads.into_iter().for_each(|t| t.join().unwrap());
+            }
+            start.elapsed()
+        })
+    });
+    let m = gc.metrics().snapshot();
+    eprintln!(
+        "group commit: {} fsyncs, {:.0} records/fsync (max {}), mean fsync {:?}",
+        m.fsyncs,
+        m.records_per_fsync(),
+        m.batch_records_max,
+        m.fsync_mean()
+    );
+    g.finish();
+}
+
+criterion_group!(benches, append, replay, group_committer);
 criterion_main!(benches);

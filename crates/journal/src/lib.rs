@@ -123,7 +123,7 @@ pub use format::{
 };
 pub use group::{GroupCommitConfig, GroupCommitter};
 pub use metrics::{JournalMetrics, MetricsSnapshot, FSYNC_LATENCY_BUCKETS};
-pub use reader::{JournalReader, Record};
+pub use reader::{JournalReader, Record, READ_WINDOW_BYTES};
 pub use segment::{list_segments, segment_file_name, Segment};
 pub use snapshot::{
     latest_snapshot, prune_snapshots_before, snapshot_file_name, write_snapshot, LatestSnapshot,

@@ -1,5 +1,6 @@
 //! Replay: iterate the records of every segment in order, verifying each one.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{JournalError, TornTail};
@@ -25,7 +26,7 @@ pub struct JournalReader<S: Storage> {
     /// Index of the next segment to load.
     next_segment: usize,
     segments_read: usize,
-    loaded: Option<Loaded>,
+    loaded: Option<Loaded<S::Reader>>,
     buf: Vec<u8>,
     pos: usize,
     next_seq: u64,
@@ -34,11 +35,21 @@ pub struct JournalReader<S: Storage> {
     from_seq: u64,
     torn: Option<TornTail>,
     finished: bool,
+    window_bytes: usize,
 }
 
-struct Loaded {
+/// Bytes read from a segment at a time. Replay streams each segment through this window
+/// (grown for a larger record), so memory stays small and the bytes stay in cache between the
+/// copy from the kernel and the checksum.
+pub const READ_WINDOW_BYTES: usize = 1 << 20;
+
+struct Loaded<R> {
     path: PathBuf,
     is_last: bool,
+    file: R,
+    /// File offset of `buf[0]`.
+    base: u64,
+    at_eof: bool,
 }
 
 impl<S: Storage> JournalReader<S> {
@@ -70,6 +81,7 @@ impl<S: Storage> JournalReader<S> {
             from_seq,
             torn: None,
             finished: false,
+            window_bytes: READ_WINDOW_BYTES,
         })
     }
 
@@ -94,6 +106,12 @@ impl<S: Storage> JournalReader<S> {
         Ok(n)
     }
 
+    /// Sets the read window (default [`READ_WINDOW_BYTES`]); tests use tiny windows to push
+    /// every record across a window boundary.
+    pub fn set_window_bytes(&mut self, bytes: usize) {
+        self.window_bytes = bytes.max(1);
+    }
+
     /// The torn tail that ended the iteration, if any.
     pub fn torn_tail(&self) -> Option<&TornTail> {
         self.torn.as_ref()
@@ -116,6 +134,8 @@ impl<S: Storage> JournalReader<S> {
             let mut scan = SegmentScan {
                 path: &loaded.path,
                 is_last: loaded.is_last,
+                base: loaded.base,
+                at_eof: loaded.at_eof,
                 next_seq: self.next_seq,
                 commands_in_segment: self.commands_in_segment,
                 ended_with_commit: self.ended_with_commit,
@@ -138,6 +158,8 @@ impl<S: Storage> JournalReader<S> {
                     self.torn = Some(t);
                     self.finish()?;
                 }
+                Step::NeedMore { bytes } => self.fill(bytes)?,
+                Step::NeedAll => self.fill(usize::MAX)?,
             }
         }
     }
@@ -158,10 +180,11 @@ impl<S: Storage> JournalReader<S> {
                 kind,
             });
         }
-        self.buf = self
+        let file = self
             .storage
-            .read(&seg.path)
-            .map_err(JournalError::io("read", &seg.path))?;
+            .open_read(&seg.path)
+            .map_err(JournalError::io("open", &seg.path))?;
+        self.buf.clear();
         self.pos = 0;
         self.next_seq = seg.first_seq;
         self.commands_in_segment = 0;
@@ -171,7 +194,33 @@ impl<S: Storage> JournalReader<S> {
         self.loaded = Some(Loaded {
             path: seg.path.clone(),
             is_last: self.next_segment == self.segments.len(),
+            file,
+            base: 0,
+            at_eof: false,
         });
+        Ok(())
+    }
+
+    /// Slides the window to start at `pos` and reads until it holds `want` bytes from there
+    /// (at least a window's worth) or the file ends.
+    fn fill(&mut self, want: usize) -> Result<(), JournalError> {
+        let loaded = self.loaded.as_mut().expect("a segment is loaded");
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            loaded.base += self.pos as u64;
+            self.pos = 0;
+        }
+        let target = want.max(self.window_bytes);
+        if self.buf.len() < target {
+            let ask = (target - self.buf.len()) as u64;
+            let got = (&mut loaded.file)
+                .take(ask)
+                .read_to_end(&mut self.buf)
+                .map_err(JournalError::io("read", &loaded.path))?;
+            if (got as u64) < ask {
+                loaded.at_eof = true;
+            }
+        }
         Ok(())
     }
 

@@ -60,15 +60,29 @@ pub enum Item {
 /// The outcome of one scanner step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
-    Item { item: Item, next: usize },
+    Item {
+        item: Item,
+        next: usize,
+    },
     End,
     Torn(TornTail),
+    /// The window ends inside this record: it needs `bytes` from `pos` (only when not
+    /// `at_eof`).
+    NeedMore {
+        bytes: usize,
+    },
+    /// The record does not verify and deciding torn or damaged needs the rest of the file
+    /// (only when not `at_eof`).
+    NeedAll,
 }
 
-/// Scanner position inside one segment's bytes.
+/// Scanner position inside one segment's bytes, seen through a window `buf` that starts at
+/// file offset `base` and, if `at_eof`, ends at the end of the file.
 pub struct SegmentScan<'a> {
     pub path: &'a Path,
     pub is_last: bool,
+    pub base: u64,
+    pub at_eof: bool,
     /// The seq the next command must carry.
     pub next_seq: u64,
     /// Commands seen in this segment since its start (a commit marker needs one before it).
@@ -81,7 +95,7 @@ impl SegmentScan<'_> {
     fn damage(&self, offset: usize, kind: Damage) -> JournalError {
         JournalError::Damaged {
             file: self.path.to_owned(),
-            offset: offset as u64,
+            offset: self.base + offset as u64,
             kind,
         }
     }
@@ -89,7 +103,7 @@ impl SegmentScan<'_> {
     fn torn(&self, buf: &[u8], offset: usize, reason: TornReason) -> Step {
         Step::Torn(TornTail {
             file: self.path.to_owned(),
-            offset: offset as u64,
+            offset: self.base + offset as u64,
             bytes: (buf.len() - offset) as u64,
             reason,
         })
@@ -123,6 +137,11 @@ impl SegmentScan<'_> {
     #[inline]
     fn classify(&self, buf: &[u8], pos: usize) -> Result<Step, JournalError> {
         let rest = &buf[pos..];
+        if rest.len() < RECORD_HEADER_BYTES && !self.at_eof {
+            return Ok(Step::NeedMore {
+                bytes: RECORD_HEADER_BYTES,
+            });
+        }
         if rest.is_empty() {
             return Ok(Step::End);
         }
@@ -134,7 +153,9 @@ impl SegmentScan<'_> {
             };
         }
         let Some(h) = decode_header(rest) else {
-            return if self.is_last && find_verifiable_header(buf, pos + 1).is_none() {
+            return if !self.at_eof {
+                Ok(Step::NeedAll)
+            } else if self.is_last && find_verifiable_header(buf, pos + 1).is_none() {
                 Ok(self.torn(buf, pos, TornReason::HeaderChecksum))
             } else {
                 Err(self.damage(pos, Damage::HeaderChecksum))
@@ -157,14 +178,18 @@ impl SegmentScan<'_> {
         let start = pos + RECORD_HEADER_BYTES;
         let end = start + len;
         if end > buf.len() {
-            return if self.is_last {
+            return if !self.at_eof {
+                Ok(Step::NeedMore { bytes: end - pos })
+            } else if self.is_last {
                 Ok(self.torn(buf, pos, TornReason::PartialPayload))
             } else {
                 Err(self.damage(pos, Damage::TruncatedRecord))
             };
         }
         if !h.payload_matches(&buf[start..end]) {
-            return if self.is_last && find_verifiable_header(buf, end).is_none() {
+            return if !self.at_eof {
+                Ok(Step::NeedAll)
+            } else if self.is_last && find_verifiable_header(buf, end).is_none() {
                 Ok(self.torn(buf, pos, TornReason::RecordChecksum))
             } else {
                 Err(self.damage(pos, Damage::RecordChecksum { seq: h.seq }))

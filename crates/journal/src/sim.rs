@@ -256,6 +256,7 @@ impl StorageFile for SimFile {
 
 impl Storage for SimStorage {
     type File = SimFile;
+    type Reader = io::Cursor<Vec<u8>>;
 
     fn create_dir_all(&self, _dir: &Path) -> io::Result<()> {
         self.lock().alive()
@@ -298,6 +299,10 @@ impl Storage for SimStorage {
         let s = self.lock();
         s.alive()?;
         Ok(s.inodes[s.inode_of(path)?].data.clone())
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<io::Cursor<Vec<u8>>> {
+        self.read(path).map(io::Cursor::new)
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {

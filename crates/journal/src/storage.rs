@@ -13,6 +13,8 @@ use std::path::Path;
 pub trait Storage: Clone + Send + 'static {
     /// A file opened for appending.
     type File: StorageFile;
+    /// A file opened for reading.
+    type Reader: io::Read;
 
     /// Creates `dir` and its parents if missing.
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
@@ -25,6 +27,8 @@ pub trait Storage: Clone + Send + 'static {
     fn open_append(&self, path: &Path) -> io::Result<Self::File>;
     /// Reads a whole file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Opens a file for reading from its start (replay streams segments through a window).
+    fn open_read(&self, path: &Path) -> io::Result<Self::Reader>;
     /// Cuts `path` to `len` bytes and makes the new length durable (set_len + fsync).
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
     /// Renames atomically; durable after [`Storage::sync_dir`].
@@ -64,6 +68,7 @@ impl StorageFile for FsFile {
 
 impl Storage for FsStorage {
     type File = FsFile;
+    type Reader = File;
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         fs::create_dir_all(dir)
@@ -97,6 +102,10 @@ impl Storage for FsStorage {
 
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         fs::read(path)
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<File> {
+        File::open(path)
     }
 
     fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {

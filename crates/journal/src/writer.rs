@@ -300,6 +300,8 @@ fn scan_last_segment<S: Storage>(storage: &S, seg: &Segment) -> Result<LastSegme
     let mut scan = SegmentScan {
         path: &seg.path,
         is_last: true,
+        base: 0,
+        at_eof: true,
         next_seq: seg.first_seq,
         commands_in_segment: 0,
         ended_with_commit: false,
@@ -312,6 +314,7 @@ fn scan_last_segment<S: Storage>(storage: &S, seg: &Segment) -> Result<LastSegme
             Step::Item { next, .. } => pos = next,
             Step::End => return Ok((scan.next_seq, pos as u64, None, unmarked)),
             Step::Torn(t) => return Ok((scan.next_seq, pos as u64, Some(t), unmarked)),
+            Step::NeedMore { .. } | Step::NeedAll => unreachable!("the whole file is in memory"),
         }
     }
 }

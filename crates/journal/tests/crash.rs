@@ -35,11 +35,16 @@ type Recovered = (u64, Vec<Vec<u8>>, Option<tokex_journal::TornTail>);
 
 /// Reads the whole journal; returns the first seq present and the payloads.
 fn read_all(storage: &SimStorage) -> Result<Recovered, JournalError> {
+    read_all_window(storage, tokex_journal::READ_WINDOW_BYTES)
+}
+
+fn read_all_window(storage: &SimStorage, window: usize) -> Result<Recovered, JournalError> {
     let dir = Path::new(DIR);
     let first = list_segments(storage, dir)?
         .first()
         .map_or(1, |s| s.first_seq);
     let mut r = JournalReader::open(storage.clone(), dir, first)?;
+    r.set_window_bytes(window);
     let mut out = Vec::new();
     let mut expect = first;
     while let Some(rec) = r.next_record()? {
@@ -105,7 +110,8 @@ fn crash_schedule(seed: u64) {
         storage.crash_now();
         storage.restart(&mut rng);
 
-        let (first, records, torn) = read_all(&storage)
+        let window = rng.range(1, 300) as usize;
+        let (first, records, torn) = read_all_window(&storage, window)
             .unwrap_or_else(|e| panic!("seed {seed} gen {generation}: recovery failed: {e}"));
         assert!(
             first <= prune_floor,
@@ -206,7 +212,7 @@ fn bit_flips_in_acknowledged_records_are_never_silent() {
                     let bit = rng.below(8) as u8;
                     storage.flip_bit(path, offset, bit);
                     let final_marker = fi == last_file && end == recs.last().unwrap().1;
-                    match read_all(&storage) {
+                    match read_all_window(&storage, 1 + offset % 97) {
                         Err(JournalError::Damaged {
                             file,
                             offset: at,
