@@ -48,7 +48,7 @@ impl Method {
 /// Which family an index belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IndexKind {
-    Token(TokenSpec),
+    Token(Box<TokenSpec>),
     Gpu(GpuSpec),
 }
 
@@ -441,7 +441,13 @@ impl IndexDefinition {
                 if raw.methods.contains(&Method::WeightedMedian) {
                     return Err(e("methods: weighted_median is for GPU indexes".into()));
                 }
-                IndexKind::Token(token_spec(t, &raw.currency, file, read, &mut hasher)?)
+                IndexKind::Token(Box::new(token_spec(
+                    t,
+                    &raw.currency,
+                    file,
+                    read,
+                    &mut hasher,
+                )?))
             }
             ("gpu", None, Some(g)) => {
                 if raw.methods != [Method::WeightedMedian] {

@@ -202,33 +202,31 @@ pub struct GpuQuote {
     pub origin: String,
 }
 
-struct HashWriter<'a>(&'a mut Sha256);
+thread_local! {
+    /// Reused serialisation buffer for record hashes (one per thread; no state leaks between
+    /// records: it is cleared before each use).
+    static HASH_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
-impl std::io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+fn sha256_json<T: Serialize>(v: &T) -> String {
+    HASH_BUF.with(|b| {
+        let mut buf = b.borrow_mut();
+        buf.clear();
+        serde_json::to_writer(&mut *buf, v).expect("serialising a fixing cannot fail");
+        hex(&Sha256::digest(&buf[..]))
+    })
 }
 
 impl Fixing {
     /// sha256 over the record's canonical JSON (field order as declared) with `hash` empty.
     pub fn compute_hash(&self) -> String {
-        let mut h = Sha256::new();
-        let saved = &self.audit.hash;
-        if saved.is_empty() {
-            serde_json::to_writer(HashWriter(&mut h), self)
-                .expect("serialising a fixing cannot fail");
+        if self.audit.hash.is_empty() {
+            sha256_json(self)
         } else {
             let mut f = self.clone();
             f.audit.hash.clear();
-            serde_json::to_writer(HashWriter(&mut h), &f)
-                .expect("serialising a fixing cannot fail");
+            sha256_json(&f)
         }
-        hex(&h.finalize())
     }
 
     /// Sets `audit.hash` (called once when the record is complete).

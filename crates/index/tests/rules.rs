@@ -405,10 +405,7 @@ fn cny_index_converts_with_the_fx_series() {
         }
     })
     .unwrap();
-    let fx = tokex_index::definition::IndexKind::Token(def.token().unwrap().clone());
-    let tokex_index::definition::IndexKind::Token(spec) = fx else {
-        unreachable!()
-    };
+    let spec = def.token().unwrap();
     let fxs = spec.fx.as_ref().unwrap();
     assert_eq!(fxs.rate_on(date("2025-12-31")).0, d("6.737"));
     assert_eq!(fxs.rate_on(date("2026-01-02")).0, d("7.1"));
