@@ -314,6 +314,12 @@ impl Engine {
 
     /// Liquidates every account whose equity is below the liquidation threshold, and
     /// retries liquidations still in progress.
+    ///
+    /// With no open position in a currency the maintenance margin is zero and the threshold
+    /// test reads `equity < 0`: a loss already beyond the account's money (a position closed
+    /// at a loss, or settled at expiry, before any sweep). Liquidating such an account only
+    /// cancels its orders and hands the loss to the insurance fund. A liquidation whose last
+    /// position was closed by expiry is finished the same way.
     pub(crate) fn risk_sweep(&mut self, out: &mut Vec<Event>) -> Result<(), Reject> {
         let candidates: Vec<AccountId> = self
             .st
@@ -321,7 +327,8 @@ impl Engine {
             .iter()
             .flatten()
             .filter(|a| {
-                !a.positions.is_empty() && matches!(a.role, Role::Trader | Role::MarketMaker)
+                matches!(a.role, Role::Trader | Role::MarketMaker)
+                    && (a.liquidating || !a.positions.is_empty() || a.cash.iter().any(|&c| c < 0))
             })
             .map(|a| a.id)
             .collect();
@@ -332,9 +339,6 @@ impl Engine {
             }
             for currency in Currency::ALL {
                 let maintenance = self.maintenance_requirement(account, currency);
-                if maintenance == 0 {
-                    continue;
-                }
                 let equity = self.equity(account, currency);
                 if equity * 10_000 < maintenance * LIQUIDATION_THRESHOLD_BPS {
                     self.liquidate(account, currency, out);

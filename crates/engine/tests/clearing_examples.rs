@@ -551,3 +551,97 @@ fn limit_locked_day() {
     // Now D's 16,000 covers 13,200.
     x.limit(3, Side::Buy, 1000, 1);
 }
+
+// ----- regressions -------------------------------------------------------------------------
+
+/// Builds the crash of `default_absorbed_by_the_insurance_fund` up to the moment A(1), long
+/// 10 @ 1000 with 128,800 cents, is marked at 850 (M(2) short 10 bidding `bid_qty` @ 850 after
+/// N(3) sold it 1), with the fund F(9) holding 1,000,000.
+fn crash(bid_qty: u64) -> Ex {
+    let mut s = spec(0, 1000);
+    s.price_limit_bps = 2_000;
+    let mut x = Ex::new(vec![s]);
+    x.account(1, Role::Trader, 130_000);
+    x.account(2, Role::MarketMaker, D);
+    x.account(3, Role::Trader, D);
+    x.account(9, Role::InsuranceFund, 1_000_000);
+    x.limit(2, Side::Sell, 1000, 10);
+    x.limit(1, Side::Buy, 1000, 10);
+    x.limit(2, Side::Buy, 850, bid_qty);
+    x.ok(Command::NewOrder(NewOrder::market(3, 0, Side::Sell, 1)));
+    x
+}
+
+fn covered(ev: &[Event], account: u32) -> Option<i64> {
+    ev.iter().find_map(|e| match e {
+        Event::DefaultCovered {
+            account: a, amount, ..
+        } if a.0 == account => Some(amount.0),
+        _ => None,
+    })
+}
+
+/// A trader who closes a losing position himself, beyond his money, before any sweep: flat,
+/// with equity 128,800 − 1,200 (taker fee) − 10 × 150 × 100 = −22,400. The next sweep must
+/// hand the loss to the fund (before the fix, a flat account had no maintenance margin and
+/// was skipped, so the negative cash stayed for ever).
+#[test]
+fn a_flat_account_below_zero_is_covered_by_the_sweep() {
+    let mut x = crash(11);
+    let ev = x.limit(1, Side::Sell, 850, 10);
+    assert_eq!(trades(&ev), vec![(850, 10, 2, 1)]);
+    assert_eq!(x.net(1), 0);
+    let ev = x.ok(Command::RiskSweep);
+    assert_eq!(covered(&ev, 1), Some(22_400));
+    assert_eq!(x.cash(9), 1_000_000 - 22_400);
+    // Settlement collects the 1,500 ticks of loss: A ends at exactly 0.
+    x.ok(Command::DailySettlement);
+    assert_eq!(x.cash(1), 0);
+    // Same loss realised through settlement first (cash −22,400, no position left): covered.
+    let mut x = crash(11);
+    x.limit(1, Side::Sell, 850, 10);
+    x.ok(Command::DailySettlement);
+    assert_eq!(x.cash(1), -22_400);
+    assert!(x.e.account(AccountId(1)).unwrap().positions.is_empty());
+    let ev = x.ok(Command::RiskSweep);
+    assert_eq!(covered(&ev, 1), Some(22_400));
+    assert_eq!(x.cash(1), 0);
+    // A healthy flat account is left alone.
+    let ev = x.ok(Command::RiskSweep);
+    assert!(ev.is_empty(), "{ev:?}");
+}
+
+/// A liquidation that cannot finish (no bids), then the contract expires at 850 (one fixing
+/// of 0.850): the final settlement closes A's position with cash 128,800 − 150,000 = −21,200.
+/// A is flat; the next sweep must finish the liquidation and hand the loss to the fund (before
+/// the fix, an account with no position entry was never swept and stayed `liquidating`, unable
+/// to trade, with negative cash).
+#[test]
+fn a_liquidation_cut_short_by_expiry_is_finished_and_covered() {
+    let mut x = crash(1);
+    let ev = x.ok(Command::RiskSweep);
+    assert!(ev
+        .iter()
+        .any(|e| matches!(e, Event::LiquidationStarted { .. })));
+    assert!(trades(&ev).is_empty(), "no bid to sell into");
+    assert!(x.e.account(AccountId(1)).unwrap().liquidating);
+    x.ok(Command::IndexFixing {
+        index: "TPI-F".into(),
+        date: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        value_e6: 850_000,
+    });
+    let ev = x.ok(Command::Expire {
+        instrument: InstrumentId(0),
+    });
+    assert_eq!(vm_of(&ev, 1), Some(-150_000));
+    assert_eq!(x.cash(1), -21_200);
+    let ev = x.ok(Command::RiskSweep);
+    assert_eq!(covered(&ev, 1), Some(21_200));
+    assert!(ev.contains(&Event::LiquidationFinished {
+        account: AccountId(1)
+    }));
+    let a = x.e.account(AccountId(1)).unwrap();
+    assert!(!a.liquidating);
+    assert_eq!(x.cash(1), 0);
+    assert_eq!(x.cash(9), 1_000_000 - 21_200);
+}
