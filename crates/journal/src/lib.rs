@@ -11,12 +11,12 @@
 //!
 //! | file | what it holds |
 //! |---|---|
-//! | `crc32c.rs` | CRC32C (Castagnoli), slicing-by-8, safe Rust, no dependency |
+//! | `crc32c.rs` | CRC32C (Castagnoli): SSE4.2 instruction when present, else slicing-by-8; no dependency |
 //! | `format.rs` | the record frame: encode, decode and verify a header, resync scan |
 //! | `segment.rs` | segment names and the one-record scanner step that encodes the recovery rules |
 //! | `writer.rs` | [`JournalWriter`]: buffer, commit (one write + one fdatasync), roll, prune |
 //! | `group.rs` | [`GroupCommitter`]: a commit thread that batches many records per fsync |
-//! | `reader.rs` | [`JournalReader`]: replay across segments from a seq |
+//! | `reader.rs` | [`JournalReader`]: replay across segments from a seq, streamed through a 1 MiB window |
 //! | `snapshot.rs` | [`write_snapshot`] (temp, fsync, rename, fsync dir) and [`latest_snapshot`] |
 //! | `metrics.rs` | [`JournalMetrics`]: fsyncs, records per fsync, fsync latency histogram |
 //! | `storage.rs` | the narrow [`Storage`] trait and [`FsStorage`] |
@@ -91,7 +91,14 @@
 //!
 //! Commands that are complete but were never acknowledged (a crash between the write and the
 //! end of the fsync) are kept, as every journal does: replaying a command whose outcome the
-//! client never saw is correct, and the client finds it by its client order id.
+//! client never saw is correct, and the client finds it by its client order id. When their
+//! marker was torn off, [`JournalWriter::open`] writes and fsyncs a marker after them before
+//! appending anything: from then on they are protected like any acknowledged command, and a
+//! segment is never sealed without its final marker.
+//!
+//! The reader streams each segment through a window ([`READ_WINDOW_BYTES`]); when a record
+//! does not verify, it reads the rest of the file before judging, so the rule above is always
+//! applied to the whole file. The writer reads the last segment whole when it opens.
 //!
 //! The opposite error is made safe, not silent: a filesystem that persists pages of one write
 //! out of order could leave a hole followed by a valid record; that is reported as damage and
