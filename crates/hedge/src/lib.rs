@@ -40,7 +40,7 @@ pub use backtest::{Backtest, BasisRisk};
 pub use catalogue::{Mapping, TierSpec};
 pub use forecast::{forecast_to_csv, parse_forecast_csv, ForecastRow, Month};
 pub use market::{MarketData, INDEX_LEVEL_LABEL};
-pub use plan::{plan, HedgeLine, PlanInput, PlanReport, ScenarioRow};
+pub use plan::{plan, FuturesPrices, HedgeLine, PlanInput, PlanReport, ScenarioRow};
 pub use usage::{project, UsageRecord};
 
 /// Why a plan cannot be made. Each message says what to change.

@@ -25,8 +25,8 @@ use tokex_types::product::{ProductDef, ProductSet};
 use crate::catalogue::{TierModel, TierSpec};
 use crate::forecast::{ForecastRow, Month};
 use crate::plan::{
-    default_scenarios, map_forecast, round, IndexMonth, IndexNow, ModelHistory, ModelMonth,
-    PlanInput,
+    default_scenarios, map_forecast, round, FuturesPrices, IndexMonth, IndexNow, ModelHistory,
+    ModelMonth, PlanInput,
 };
 use crate::PlanError;
 
@@ -254,10 +254,7 @@ impl MarketData {
 
     /// Futures prices from the index level: every listed month of every tier at today's level
     /// rounded to the tick.
-    pub fn index_level_prices(
-        &self,
-        tiers: &[TierSpec],
-    ) -> BTreeMap<String, BTreeMap<Month, Decimal>> {
+    pub fn index_level_prices(&self, tiers: &[TierSpec]) -> FuturesPrices {
         let now = self.index_now();
         let mut out = BTreeMap::new();
         for t in tiers {
@@ -279,7 +276,7 @@ impl MarketData {
         &self,
         forecast: Vec<ForecastRow>,
         as_of: Option<NaiveDate>,
-        prices: Option<(BTreeMap<String, BTreeMap<Month, Decimal>>, String)>,
+        prices: Option<(FuturesPrices, String)>,
     ) -> Result<PlanInput, PlanError> {
         let as_of = as_of.unwrap_or(self.end);
         let tiers = self.tiers(as_of);

@@ -69,6 +69,9 @@ pub struct ModelHistory {
     pub months: Vec<ModelMonth>,
 }
 
+/// Futures prices: product root → contract month → price.
+pub type FuturesPrices = BTreeMap<String, BTreeMap<Month, Decimal>>;
+
 /// Everything the planner needs, serialisable (an HTTP handler builds it with
 /// [`crate::MarketData::plan_input`] or receives it whole).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,7 +81,7 @@ pub struct PlanInput {
     pub forecast: Vec<ForecastRow>,
     pub tiers: Vec<TierSpec>,
     /// Futures prices: product root → month → price.
-    pub prices: BTreeMap<String, BTreeMap<Month, Decimal>>,
+    pub prices: FuturesPrices,
     /// Where the prices come from, shown with them.
     pub price_source: String,
     /// Fraction of the expected cost to hedge (1 = all).
@@ -447,7 +450,7 @@ fn line(
     let rounding = if n == 0 {
         format!(
             "{} contracts is less than half a contract: not hedged (the whole {} {} stays open)",
-            round(exact, 4),
+            round(exact, 4).normalize(),
             t.currency,
             round(cost, 2)
         )
@@ -456,16 +459,16 @@ fn line(
     } else if diff > Decimal::ZERO {
         format!(
             "{} → {n}: {} contract ({} M tokens, ≈ {} {diff_cost}) left unhedged",
-            round(exact, 4),
-            round(diff, 4),
+            round(exact, 4).normalize(),
+            round(diff, 4).normalize(),
             round(diff * size, 1),
             t.currency
         )
     } else {
         format!(
             "{} → {n}: over-hedged by {} contract ({} M tokens, ≈ {} {diff_cost})",
-            round(exact, 4),
-            round(-diff, 4),
+            round(exact, 4).normalize(),
+            round(-diff, 4).normalize(),
             round(-diff * size, 1),
             t.currency
         )
