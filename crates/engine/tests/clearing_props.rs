@@ -38,7 +38,7 @@ fn spec(id: u32) -> InstrumentSpec {
     s.symbol = format!("I{id}");
     s.position_limit_all_months = ALL_MONTHS_LIMIT;
     s.order_qty_max = Qty(25);
-    if id % 2 == 0 {
+    if id.is_multiple_of(2) {
         s.initial_margin_bps = 500;
         s.maintenance_margin_bps = 300;
         s.fee_maker_minor = -10; // a rebate
@@ -186,6 +186,7 @@ impl Ledger {
         self.cash.entry(a).or_insert([0; 2])
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn trade(
         &mut self,
         id: u64,
@@ -496,7 +497,7 @@ impl World {
         }
         self.mirror(&cmd, &out.events);
         self.compare(&cmd);
-        if self.seq % 16 == 0 {
+        if self.seq.is_multiple_of(16) {
             let h = self.e.state_hash();
             let restored = Engine::restore(&self.e.snapshot()).expect("restore");
             assert_eq!(
@@ -742,7 +743,7 @@ impl World {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
 
     #[test]
     fn clearing_matches_the_reference_ledger(traders in 3u32..=6, ops in prop::collection::vec(op(), 1..300)) {
@@ -799,7 +800,7 @@ fn a_long_flow_reaches_liquidations_and_defaults() {
             qty: 1 + (r >> 40) % 10,
         };
         let op = if t >= 300 {
-            let dir = if cycle % 2 == 0 { -1 } else { 1 };
+            let dir = if cycle.is_multiple_of(2) { -1 } else { 1 };
             match t {
                 399 => Op::Sweep,
                 _ => order(dir * (40 + ((r >> 32) % 60) as i64)),
