@@ -3,6 +3,10 @@
 use crate::definition::{IndexDefinition, IndexKind, Method};
 use std::fmt::Write;
 
+fn pct(x: rust_decimal::Decimal) -> rust_decimal::Decimal {
+    (x * rust_decimal::Decimal::from(100)).normalize()
+}
+
 /// Renders the methodology page of `def`.
 pub fn methodology_markdown(def: &IndexDefinition) -> String {
     let mut s = String::new();
@@ -62,7 +66,7 @@ pub fn methodology_markdown(def: &IndexDefinition) -> String {
                     fx.default_rate,
                     fx.default_label,
                     match &fx.series_file {
-                        Some(f) => format!(" Series file: `{f}` ({} fixings).", fx.series.len()),
+                        Some(f) => format!(" Series file: `{f}` ({} rows).", fx.series.len()),
                         None => String::new(),
                     }
                 );
@@ -118,8 +122,8 @@ pub fn methodology_markdown(def: &IndexDefinition) -> String {
             let _ = writeln!(
                 s,
                 "Caps: at most {}% per model and {}% per provider; the excess is redistributed pro rata to the constituents under their caps (a cap that cannot be met is raised to the smallest feasible value, and the fixing says so).\n",
-                t.weighting.model_cap * rust_decimal::Decimal::from(100),
-                t.weighting.provider_cap * rust_decimal::Decimal::from(100)
+                pct(t.weighting.model_cap),
+                pct(t.weighting.provider_cap)
             );
             let _ = writeln!(s, "## Methods\n");
             for m in &def.methods {
@@ -168,7 +172,7 @@ pub fn methodology_markdown(def: &IndexDefinition) -> String {
                 "2. Sort by normalised price; drop the lowest and highest ⌊n·{}⌋ observations.",
                 g.trim_fraction
             );
-            let _ = writeln!(s, "3. Volume = GPU count; any contributor above {}% of the kept volume is scaled down to {}%.", g.contributor_cap * rust_decimal::Decimal::from(100), g.contributor_cap * rust_decimal::Decimal::from(100));
+            let _ = writeln!(s, "3. Volume = GPU count; any contributor above {}% of the kept volume is scaled down to {}%.", pct(g.contributor_cap), pct(g.contributor_cap));
             let _ = writeln!(s, "4. The fixing is the volume-weighted median (exactly half → mean of the two middle prices).");
             let _ = writeln!(s, "5. Fewer than {} observations or {} contributors after the trim → *insufficient data*, the previous value carried and flagged.\n", g.min_observations, g.min_contributors);
             let _ = writeln!(s, "No public data set of GPU rents ships with Tokex: the demo uses a generated data set labelled `{}`; real data comes in through the GPU CSV importer.", crate::gci::SYNTHETIC_SOURCE);
