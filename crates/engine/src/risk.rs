@@ -350,6 +350,41 @@ impl Engine {
     }
 }
 
+/// Read accessors for the gateways (REST, WebSocket): what an account's balances and margin
+/// screens show. They wrap the functions pre-trade risk uses, so the numbers agree.
+impl Engine {
+    /// Cash plus intraday mark-to-market of open positions in `currency`, minor units.
+    pub fn account_equity(&self, account: AccountId, currency: Currency) -> i128 {
+        self.equity(account, currency)
+    }
+
+    /// Initial margin of the account's worst-case positions (working orders included) in
+    /// `currency`, minor units: what new orders must fit under.
+    pub fn account_initial_margin(&self, account: AccountId, currency: Currency) -> i128 {
+        self.initial_requirement(account, currency, None)
+    }
+
+    /// Initial margin of open positions only (no working orders), minor units.
+    pub fn account_position_initial_margin(&self, account: AccountId, currency: Currency) -> i128 {
+        self.position_initial_requirement(account, currency)
+    }
+
+    /// Maintenance margin of open positions in `currency`, minor units.
+    pub fn account_maintenance_margin(&self, account: AccountId, currency: Currency) -> i128 {
+        self.maintenance_requirement(account, currency)
+    }
+
+    /// Every account, in id order.
+    pub fn accounts(&self) -> impl Iterator<Item = &crate::state::Account> {
+        self.st.accounts.iter().flatten()
+    }
+
+    /// Index fixings received: (index id, date) → value in millionths of the index unit.
+    pub fn fixings(&self) -> &std::collections::BTreeMap<(String, chrono::NaiveDate), i64> {
+        &self.st.fixings
+    }
+}
+
 /// Updates a position for a fill of `qty` at `price` on `side`.
 fn apply_fill(p: &mut Position, side: Side, price: Price, qty: u64, tick_value: i64) {
     let signed = side.sign() * qty as i64;
