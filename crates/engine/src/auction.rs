@@ -10,16 +10,25 @@ use crate::event::{CancelReason, Event};
 use std::collections::BTreeMap;
 use tokex_types::{Price, Qty, Side};
 
-/// Total quantity (displayed and hidden) at each price, per side.
+/// The uncross price and volume for the given total quantities (displayed and hidden) at
+/// each price, per side.
+///
+/// Matched volume and imbalance are constant between consecutive book prices, so the best
+/// price is a book price or, when it falls inside a tied range, the reference price itself:
+/// those are the candidates.
 pub fn uncross_price(
     bids: &BTreeMap<Price, u64>,
     asks: &BTreeMap<Price, u64>,
     reference: Price,
 ) -> Option<(Price, u64)> {
-    let mut prices: Vec<Price> = bids.keys().chain(asks.keys()).copied().collect();
+    let mut prices: Vec<Price> = bids
+        .keys()
+        .chain(asks.keys())
+        .copied()
+        .chain(std::iter::once(reference))
+        .collect();
     prices.sort_unstable();
     prices.dedup();
-    // Demand at p: bids priced at or above p. Supply at p: asks priced at or below p.
     let total_bid: u64 = bids.values().sum();
     let mut bid_below = 0u64; // bids strictly below p
     let mut ask_upto = 0u64; // asks at or below p
@@ -47,10 +56,13 @@ pub fn uncross_price(
 
 impl Engine {
     /// Uncrosses the instrument's book at the auction price. Leaves the book uncrossed.
+    ///
+    /// One `AuctionUncrossed` event per price printed: normally one. When a self-match in the
+    /// auction cancels an order and what remains is still crossed, a further round uncrosses
+    /// the rest at its own price (and reports it), so the book never opens crossed.
     pub(crate) fn uncross(&mut self, ix: usize, out: &mut Vec<Event>) {
-        let mut volume = 0u64;
-        let mut printed: Option<Price> = None;
-        // Self-match cancellations can leave a cross behind: repeat until none is left.
+        let instrument = self.st.instruments[ix].spec.id;
+        let mut rounds = 0;
         loop {
             let inst = &self.st.instruments[ix];
             if !inst.book.is_crossed() {
@@ -67,19 +79,24 @@ impl Engine {
             let Some((price, _)) = uncross_price(&bids, &asks, inst.reference_price) else {
                 break;
             };
-            volume += self.execute_auction(ix, price, out);
-            printed = Some(price);
+            let volume = self.execute_auction(ix, price, out);
+            if volume > 0 {
+                self.st.instruments[ix].last_price = Some(price);
+            }
+            out.push(Event::AuctionUncrossed {
+                instrument,
+                price: Some(price),
+                volume: Qty(volume),
+            });
+            rounds += 1;
         }
-        let inst = &mut self.st.instruments[ix];
-        if let Some(p) = printed {
-            inst.last_price = Some(p);
+        if rounds == 0 {
+            out.push(Event::AuctionUncrossed {
+                instrument,
+                price: None,
+                volume: Qty(0),
+            });
         }
-        let instrument = inst.spec.id;
-        out.push(Event::AuctionUncrossed {
-            instrument,
-            price: printed,
-            volume: Qty(volume),
-        });
     }
 
     /// Matches bids at or above `price` with asks at or below it, in priority order, all at
@@ -184,15 +201,19 @@ mod tests {
 
     #[test]
     fn ties_go_to_smallest_imbalance_then_reference() {
-        // Bid 10@105, ask 10@100: every price 100..=105 matches 10 with imbalance 0; only the
-        // book's own prices are candidates: 100 and 105. Reference 104 is closer to 105.
+        // Bid 10@105, ask 10@100: every price 100..=105 matches 10 with imbalance 0, so the
+        // price closest to the reference wins — the reference itself when inside the range.
         let r = uncross_price(&m(&[(105, 10)]), &m(&[(100, 10)]), Price(104));
-        assert_eq!(r, Some((Price(105), 10)));
-        let r = uncross_price(&m(&[(105, 10)]), &m(&[(100, 10)]), Price(101));
-        assert_eq!(r, Some((Price(100), 10)));
-        // Equidistant: the higher price.
-        let r = uncross_price(&m(&[(104, 10)]), &m(&[(100, 10)]), Price(102));
         assert_eq!(r, Some((Price(104), 10)));
+        // Reference outside the range: the nearest end of it.
+        let r = uncross_price(&m(&[(105, 10)]), &m(&[(100, 10)]), Price(90));
+        assert_eq!(r, Some((Price(100), 10)));
+        let r = uncross_price(&m(&[(105, 10)]), &m(&[(100, 10)]), Price(120));
+        assert_eq!(r, Some((Price(105), 10)));
+        // Imbalance before distance: bids 10@102 + 5@101, asks 10@101. At 101: demand 15,
+        // supply 10 → 10, imbalance 5. At 102: demand 10, supply 10 → 10, imbalance 0.
+        let r = uncross_price(&m(&[(102, 10), (101, 5)]), &m(&[(101, 10)]), Price(101));
+        assert_eq!(r, Some((Price(102), 10)));
     }
 
     #[test]

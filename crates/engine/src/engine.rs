@@ -552,6 +552,7 @@ impl Engine {
                 self.st.recompute_deadline();
             }
         }
+        t |= tag::stp_bits(inc.stp);
         if inc.post_only {
             t |= tag::POST_ONLY;
         }
@@ -777,11 +778,8 @@ impl Engine {
             ),
             _ => TimeInForce::Gtc,
         };
-        let stp = self
-            .st
-            .account(a.account)
-            .map(|x| x.stp)
-            .unwrap_or_default();
+        // The order keeps its own self-match mode.
+        let stp = tag::stp_of(removed.tag);
         let inc = Incoming {
             id: w.id,
             account: a.account,

@@ -24,6 +24,21 @@ pub mod tag {
     pub const LIQUIDATION: u16 = 1 << 3;
     /// Post-only: an amendment that would trade is rejected.
     pub const POST_ONLY: u16 = 1 << 4;
+    /// Bits 5–6: the order's self-match prevention mode (kept for re-entry after an amend).
+    pub const STP_SHIFT: u16 = 5;
+    pub const STP_MASK: u16 = 0b11 << STP_SHIFT;
+
+    pub fn stp_bits(mode: crate::command::StpMode) -> u16 {
+        (mode as u16) << STP_SHIFT
+    }
+
+    pub fn stp_of(t: u16) -> crate::command::StpMode {
+        match (t & STP_MASK) >> STP_SHIFT {
+            1 => crate::command::StpMode::CancelAggressing,
+            2 => crate::command::StpMode::CancelBoth,
+            _ => crate::command::StpMode::CancelResting,
+        }
+    }
 }
 
 /// Per-order data kept only for the orders that need it, so the common order costs nothing.

@@ -929,11 +929,17 @@ impl Model {
     // ----- the call auction --------------------------------------------------------------
 
     /// The uncross price: maximum volume, then minimum imbalance, then closest to the
-    /// reference, then the higher price. Candidates are the prices in the book.
+    /// reference, then the higher price. Candidates are the prices in the book and the
+    /// reference price (every price in between scores no better than one of these).
     fn auction_price(inst: &Inst) -> Option<Price> {
         let mut best: Option<(u64, i64, i64, Price)> = None; // (volume, -imbalance, -distance, price)
-        for o in &inst.orders {
-            let p = o.price;
+        let candidates: Vec<Price> = inst
+            .orders
+            .iter()
+            .map(|o| o.price)
+            .chain(std::iter::once(inst.reference))
+            .collect();
+        for p in candidates {
             let demand: u64 = inst
                 .orders
                 .iter()
@@ -960,13 +966,12 @@ impl Model {
     }
 
     fn uncross(&mut self, ix: usize, out: &mut Vec<Event>) {
-        let mut volume = 0u64;
-        let mut printed = None;
+        let mut rounds = 0;
         while self.insts[ix].crossed() {
             let Some(p) = Self::auction_price(&self.insts[ix]) else {
                 break;
             };
-            printed = Some(p);
+            let mut volume = 0u64;
             loop {
                 let inst = &self.insts[ix];
                 let (Some(bi), Some(ai)) = (inst.front(Side::Buy), inst.front(Side::Sell)) else {
@@ -1038,16 +1043,26 @@ impl Model {
                     }
                 }
             }
+            // One event per price printed (a second round only after an auction self-match).
+            let inst = &mut self.insts[ix];
+            if volume > 0 {
+                inst.last = Some(p);
+            }
+            out.push(Event::AuctionUncrossed {
+                instrument: inst.spec.id,
+                price: Some(p),
+                volume: Qty(volume),
+            });
+            rounds += 1;
         }
-        let inst = &mut self.insts[ix];
-        if printed.is_some() {
-            inst.last = printed;
+        if rounds == 0 {
+            let instrument = self.insts[ix].spec.id;
+            out.push(Event::AuctionUncrossed {
+                instrument,
+                price: None,
+                volume: Qty(0),
+            });
         }
-        out.push(Event::AuctionUncrossed {
-            instrument: inst.spec.id,
-            price: printed,
-            volume: Qty(volume),
-        });
     }
 
     // ----- cancel, amend -----------------------------------------------------------------

@@ -350,9 +350,7 @@ proptest! {
 
     #[test]
     fn engine_matches_the_reference_model(setup in setup(), steps in prop::collection::vec(step(), 1..160)) {
-        // Known engine defect (see `amend_keeps_the_orders_own_self_match_mode` in
-        // worked_examples.rs): a re-entered amendment uses the account's self-match mode.
-        let quirks = Quirks { amend_uses_account_stp: true };
+        let quirks = Quirks { amend_uses_account_stp: false };
         if let Err(e) = run(&setup, &steps, quirks) {
             return Err(TestCaseError::fail(e));
         }

@@ -145,24 +145,25 @@ fn auction_ties_then_go_closest_to_the_reference() {
          new acct=1 inst=0 buy limit 1006 x10
          new acct=3 inst=0 sell limit 999 x10",
     );
-    // Every candidate (999, 1006) matches 10 with imbalance 0; 999 is 1 from the reference
-    // 1000, 1006 is 6 away: 999.
+    // Every price from 999 to 1006 matches 10 with imbalance 0; the reference 1000 is among
+    // them, so the auction prints at the reference itself.
     let r = ex.run("phase 0 continuous");
     assert!(
-        r.contains(&"uncrossed inst=0 px=999 volume=10".to_string()),
+        r.contains(&"uncrossed inst=0 px=1000 volume=10".to_string()),
         "{r:?}"
     );
 }
 
 #[test]
-fn auction_exact_ties_go_to_the_higher_price() {
+fn auction_ties_outside_the_reference_go_to_the_nearest_end() {
     let mut ex = Ex::new();
     ex.given(
         "phase 0 preopen
-         new acct=1 inst=0 buy limit 1003 x10
-         new acct=3 inst=0 sell limit 997 x10",
+         new acct=1 inst=0 buy limit 1010 x10
+         new acct=3 inst=0 sell limit 1003 x10",
     );
-    // 997 and 1003: same volume 10, imbalance 0, both 3 from the reference: the higher, 1003.
+    // 1003..=1010 all match 10 with imbalance 0; the reference 1000 lies below the range, so
+    // its nearest end, 1003.
     let r = ex.run("phase 0 continuous");
     assert!(
         r.contains(&"uncrossed inst=0 px=1003 volume=10".to_string()),
@@ -357,7 +358,6 @@ fn stp_mode_can_be_set_per_order() {
 }
 
 #[test]
-#[ignore = "engine bug: a priority-losing amend re-enters the order with the account's self-match mode, not the order's own (crates/engine/src/engine.rs, Engine::amend)"]
 fn amend_keeps_the_orders_own_self_match_mode() {
     let mut ex = Ex::new();
     // Account 3 (cancel-both) rests a sell at 1004 asking for cancel-resting, and a buy 1002.
