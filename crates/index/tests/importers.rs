@@ -128,7 +128,16 @@ fn litellm_sample_converts_per_token_floats_exactly() {
         d("1.1"),
         "1.1e-06 × 10⁶ is exactly 1.1"
     );
-    assert_eq!(r("gemini/gemini-2.5-flash").output, d("2.5"));
+    assert_eq!(
+        r("google/gemini-2.5-flash").output,
+        d("2.5"),
+        "gemini is mapped to google"
+    );
+    assert_eq!(
+        r("azure/gpt-4o-2024-08-06").input,
+        d("2.5"),
+        "a reseller keeps its own name"
+    );
     assert_eq!(
         r("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo").input,
         d("0.88")

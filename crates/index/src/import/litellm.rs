@@ -10,8 +10,11 @@
 //! text generation (`chat`, `completion`, `responses`); entries without both costs.
 //! Errors: a cost that is not a number or is negative, a provider that is not a string.
 //!
-//! Model ids: `litellm_provider/name`, where a `provider/` prefix already in the key is dropped
-//! (`"anthropic/claude-x"` with provider `anthropic` → `anthropic/claude-x`).
+//! Model ids: `provider/name`, where a `litellm_provider/` prefix already in the key is dropped
+//! (`"gemini/gemini-2.5-flash"` with provider `gemini` → `google/gemini-2.5-flash`), and the
+//! provider is mapped to the lab name the model-prices snapshot uses
+//! ([`LITELLM_PROVIDER_MAP`]). Resellers (`azure`, `bedrock`, `together_ai`, …) keep their own
+//! name: their prices are theirs, not the lab's.
 
 use super::{parse_json, read_file, Ctx, ImportError};
 use crate::json::path_push_key;
@@ -22,6 +25,15 @@ use std::path::Path;
 
 /// Modes that price text generation.
 pub const LITELLM_TEXT_MODES: [&str; 3] = ["chat", "completion", "responses"];
+
+/// LiteLLM provider → the provider name used by the model-prices snapshot.
+pub const LITELLM_PROVIDER_MAP: [(&str, &str); 5] = [
+    ("gemini", "google"),
+    ("vertex_ai-language-models", "google"),
+    ("dashscope", "alibaba"),
+    ("moonshot", "moonshotai"),
+    ("zhipuai", "zai"),
+];
 
 pub fn import_litellm_file(
     path: &Path,
@@ -78,6 +90,11 @@ pub fn import_litellm(
             continue;
         };
         let name = key.strip_prefix(&format!("{provider}/")).unwrap_or(key);
+        let provider = LITELLM_PROVIDER_MAP
+            .iter()
+            .find(|(p, _)| *p == provider)
+            .map(|(_, lab)| *lab)
+            .unwrap_or(provider);
         out.prices.push(PriceObservation {
             source: source.clone(),
             model: ModelId::new(provider, name),
