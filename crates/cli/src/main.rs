@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod hedge_cmd;
 mod index_cmd;
+mod serve_cmd;
 
 #[derive(Parser)]
 #[command(name = "tokex", version, about = "Tokex: an exchange for cash-settled futures on the price of AI")]
@@ -15,6 +16,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the exchange: sequencer, journal, scheduler, history store, API, web screen.
+    Serve(serve_cmd::ServeArgs),
+    /// Run the exchange with simulated participants on a 24x7 calendar, in ./tokex-demo-data.
+    Demo(serve_cmd::ServeArgs),
+    /// Rebuild the state from a data directory's journal and print its state hash.
+    Replay(serve_cmd::ReplayArgs),
+    /// Like replay, and check every invariant of the rebuilt state.
+    Verify(serve_cmd::ReplayArgs),
     /// Token price and GPU compute indexes: import, compute, show, verify, explain.
     Index(index_cmd::IndexArgs),
     /// Hedge planner for token buyers: a forecast or usage exports to a strip of futures,
@@ -25,6 +34,10 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve_cmd::serve(args),
+        Command::Demo(args) => serve_cmd::demo(args),
+        Command::Replay(args) => serve_cmd::replay(args, false),
+        Command::Verify(args) => serve_cmd::replay(args, true),
         Command::Index(args) => index_cmd::run(args),
         Command::Hedge(args) => hedge_cmd::run(args),
     };

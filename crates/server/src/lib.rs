@@ -92,6 +92,14 @@ impl ExchangeHandle {
         rx.blocking_recv().map_err(|_| SubmitError::Stopped)
     }
 
+    /// Submits and returns at once with a receiver for the answer: many commands sent this
+    /// way before waiting share one fsync.
+    pub fn submit_pending(&self, cmd: Command) -> Result<oneshot::Receiver<Outcome>, SubmitError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Request::Command(cmd, Some(tx)))?;
+        Ok(rx)
+    }
+
     /// Submits without waiting for the answer (it still reaches subscribers).
     pub fn submit_nowait(&self, cmd: Command) -> Result<(), SubmitError> {
         self.send(Request::Command(cmd, None))
