@@ -200,6 +200,32 @@ impl Book {
         Some(r)
     }
 
+    /// Moves an order to the back of the queue at `price` with `leaves` remaining (time
+    /// priority is lost), keeping its slab slot and index entry: a move costs one lookup.
+    /// An iceberg shows a fresh slice. The caller makes sure the new price does not cross.
+    pub fn reprice(&mut self, id: OrderId, price: Price, leaves: Qty) -> Option<Resting> {
+        if price.0 < 1 || price.0 >= BOOK_LEVELS_MAX as i64 || leaves.0 == 0 {
+            return None;
+        }
+        let &slot = self.index.get(&id.0)?;
+        let (ladder, slab) = match self.slab.get(slot).side() {
+            Side::Buy => (&mut self.bids, &mut self.slab),
+            Side::Sell => (&mut self.asks, &mut self.slab),
+        };
+        let old = slab.get(slot).price;
+        ladder.unlink(slab, old, slot);
+        let node = slab.get_mut(slot);
+        node.price = price.0 as u32;
+        node.leaves = u32::try_from(leaves.0).expect("order quantity above u32");
+        node.visible = if node.display > 0 {
+            node.display.min(node.leaves)
+        } else {
+            node.leaves
+        };
+        ladder.push_back(slab, price.0 as u32, slot);
+        Some(self.slab.get(slot).to_resting())
+    }
+
     /// The order at the front of the queue at `price` on `side`.
     #[inline]
     pub fn front(&self, side: Side, price: Price) -> Option<Resting> {

@@ -250,7 +250,8 @@ impl Engine {
             },
         };
         let i = &self.st.instruments[inst.0 as usize];
-        let (owner, stop) = if let Some(o) = i.book.get(id) {
+        let resting = i.book.get(id);
+        let (owner, stop) = if let Some(o) = resting {
             (o.account, false)
         } else if let Some(s) = i.stops.orders.get(&id) {
             (s.account, true)
@@ -266,7 +267,7 @@ impl Engine {
                 format!("order {} belongs to another account", id.0),
             );
         }
-        Ok(WorkingRef { id, stop })
+        Ok(WorkingRef { id, stop, resting })
     }
 
     // ----- new orders --------------------------------------------------------------------
@@ -702,7 +703,7 @@ impl Engine {
                 "only a stop order waiting for its trigger has a stop price",
             );
         }
-        let cur = inst.book.get(w.id).expect("found");
+        let cur = w.resting.expect("found");
         let price = a.price.unwrap_or(cur.price);
         let leaves = a.qty.unwrap_or(cur.leaves);
         if price == cur.price && leaves == cur.leaves {
@@ -749,6 +750,39 @@ impl Engine {
                 stop_price: None,
                 leaves,
                 priority_kept: true,
+            });
+            return Ok(());
+        }
+        if !crosses {
+            // A move that cannot trade: re-queue in place (one lookup, no re-insert).
+            let r = self.st.instruments[ix]
+                .book
+                .reprice(w.id, price, leaves)
+                .expect("found");
+            if leaves != cur.leaves {
+                self.change_working(
+                    a.account,
+                    a.instrument,
+                    cur.side,
+                    leaves.0 as i64 - cur.leaves.0 as i64,
+                );
+            }
+            out.push(Event::OrderAmended {
+                order_id: w.id,
+                account: a.account,
+                instrument: a.instrument,
+                price: Some(price),
+                stop_price: None,
+                leaves,
+                priority_kept: false,
+            });
+            out.push(Event::OrderRested {
+                order_id: w.id,
+                instrument: a.instrument,
+                side: r.side,
+                price,
+                visible: r.visible,
+                leaves: r.leaves,
             });
             return Ok(());
         }
@@ -1112,4 +1146,6 @@ impl Engine {
 pub(crate) struct WorkingRef {
     pub id: OrderId,
     pub stop: bool,
+    /// The order as it rests, when it is in the book.
+    pub resting: Option<tokex_book::Resting>,
 }

@@ -199,12 +199,31 @@ impl Engine {
                 ));
             }
         }
-        let after = self.initial_requirement(account, cur, Some(what_if));
-        let now = self.initial_requirement(account, cur, None);
-        if after <= now {
+        // Only this instrument's worst case changes: the requirement moves by its margin
+        // difference. An order that does not raise it is always accepted.
+        let (im, _) = inst.margin_bps();
+        let (price, tv) = (inst.reference_price, inst.spec.tick_value_minor);
+        let delta = margin_of(worst, price, tv, im) - margin_of(before, price, tv, im);
+        if delta <= 0 {
             return Ok(());
         }
-        let equity = self.equity(account, cur);
+        // One pass over the account's positions for the current requirement and equity.
+        let (mut now, mut equity) = (0i128, a.cash[cur.index()] as i128);
+        for (id, p) in &a.positions {
+            let i = &self.st.instruments[id.0 as usize];
+            if i.spec.currency != cur || i.delisted {
+                continue;
+            }
+            now += margin_of(
+                Self::worst_case(p, None, *id),
+                i.reference_price,
+                i.spec.tick_value_minor,
+                i.margin_bps().0,
+            );
+            equity += (p.net as i128 * i.mark_price().0 as i128 - p.basis)
+                * i.spec.tick_value_minor as i128;
+        }
+        let after = now + delta;
         if after > equity {
             return Err(Reject::new(
                 RejectCode::InsufficientMargin,
