@@ -12,6 +12,9 @@ pub struct ServerConfig {
     pub listen: String,
     /// FIX 4.4 listen address; none to disable the FIX gateway.
     pub fix_listen: Option<String>,
+    /// The FIX sessions file (TOML: listen address, sessions with CompIDs, account and
+    /// password hash; see docs/FIX.md); none to run without the FIX gateway.
+    pub fix: Option<PathBuf>,
     /// Product definitions.
     pub products: PathBuf,
     /// Index definitions directory.
@@ -38,6 +41,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("tokex-data"),
             listen: "127.0.0.1:8080".into(),
             fix_listen: None,
+            fix: None,
             products: PathBuf::from("config/products.toml"),
             indexes: PathBuf::from("config/indexes"),
             model_prices: PathBuf::from("data/model-prices/snapshot.json"),
