@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod client_cmd;
 mod hedge_cmd;
 mod index_cmd;
 mod serve_cmd;
@@ -29,6 +30,20 @@ enum Command {
     /// Hedge planner for token buyers: a forecast or usage exports to a strip of futures,
     /// scenarios, basis risk and a backtest on the real history.
     Hedge(hedge_cmd::HedgeArgs),
+    /// Place, list, show and amend orders (signed API client).
+    Order(client_cmd::OrderArgs),
+    /// Cancel an order by id or client id, or mass cancel with --all.
+    Cancel(client_cmd::CancelArgs),
+    /// An instrument's order book.
+    Book(client_cmd::BookArgs),
+    /// Recent trades of an instrument, or your fills with --mine.
+    Trades(client_cmd::TradesArgs),
+    /// Your positions.
+    Positions(client_cmd::AccountArgs),
+    /// Your cash, equity and margin.
+    Balances(client_cmd::AccountArgs),
+    /// API keys: create (online, or offline into a data directory), list, revoke.
+    Keys(client_cmd::KeysArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +55,13 @@ fn main() -> std::process::ExitCode {
         Command::Verify(args) => serve_cmd::replay(args, true),
         Command::Index(args) => index_cmd::run(args),
         Command::Hedge(args) => hedge_cmd::run(args),
+        Command::Order(args) => client_cmd::order(args),
+        Command::Cancel(args) => client_cmd::cancel(args),
+        Command::Book(args) => client_cmd::book(args),
+        Command::Trades(args) => client_cmd::trades(args),
+        Command::Positions(args) => client_cmd::positions(args),
+        Command::Balances(args) => client_cmd::balances(args),
+        Command::Keys(args) => client_cmd::keys(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

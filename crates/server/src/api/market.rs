@@ -491,6 +491,7 @@ pub struct Market {
     pub data: Arc<Mutex<MarketData>>,
     pub control: mpsc::UnboundedSender<Control>,
     pub processed: watch::Receiver<u64>,
+    pub flushed: watch::Receiver<u64>,
     pub stats: Arc<FeedStats>,
     pub indexes: Vec<String>,
 }
@@ -499,6 +500,12 @@ impl Market {
     /// Waits (up to 2 s) until the feed has processed every batch up to `seq`.
     pub async fn wait_for(&self, seq: u64) {
         let mut rx = self.processed.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|s| *s >= seq)).await;
+    }
+
+    /// Waits (up to 2 s) until depth, statistics and balances reflect every batch up to `seq`.
+    pub async fn wait_flushed(&self, seq: u64) {
+        let mut rx = self.flushed.clone();
         let _ = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|s| *s >= seq)).await;
     }
 
@@ -697,6 +704,8 @@ struct Feed {
     dirty_bars: BTreeMap<(u32, usize), BTreeSet<u64>>,
     stats: Arc<FeedStats>,
     processed: watch::Sender<u64>,
+    /// The seq up to which depth, statistics, positions and balances have been read back.
+    flushed: watch::Sender<u64>,
     history_path: std::path::PathBuf,
 }
 
@@ -710,6 +719,7 @@ pub async fn start(
     let data = Arc::new(Mutex::new(MarketData::default()));
     let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
     let (proc_tx, proc_rx) = watch::channel(0u64);
+    let (flush_tx, flush_rx) = watch::channel(0u64);
     let stats = Arc::new(FeedStats::default());
     let mut feed = Feed {
         handle: handle.clone(),
@@ -721,6 +731,7 @@ pub async fn start(
         dirty_bars: BTreeMap::new(),
         stats: stats.clone(),
         processed: proc_tx,
+        flushed: flush_tx,
         history_path,
     };
     let rx = feed.resync(false).await?;
@@ -729,6 +740,7 @@ pub async fn start(
         data,
         control: ctl_tx,
         processed: proc_rx,
+        flushed: flush_rx,
         stats,
         indexes,
     })
@@ -797,6 +809,7 @@ impl Feed {
         }
         self.stats.seq.store(snap.seq, Ordering::Relaxed);
         self.processed.send_replace(snap.seq);
+        self.flushed.send_replace(snap.seq);
         if tell_clients {
             self.stats.resyncs.fetch_add(1, Ordering::Relaxed);
             for (key, ch) in self.channels.iter_mut() {
@@ -818,10 +831,17 @@ impl Feed {
     ) {
         let mut tick = tokio::time::interval(Duration::from_millis(FLUSH_MS));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_flush = std::time::Instant::now();
         loop {
+            let mut flush_now = false;
             tokio::select! {
                 r = rx.recv() => match r {
-                    Ok(batch) => self.on_batch(&batch),
+                    Ok(batch) => {
+                        self.on_batch(&batch);
+                        // Leading edge: flush at once when the last flush is old enough;
+                        // under load the tick conflates to one read per FLUSH_MS.
+                        flush_now = last_flush.elapsed() >= Duration::from_millis(FLUSH_MS);
+                    }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(batches = n, "market-data feed fell behind; resyncing");
                         match self.resync(true).await {
@@ -835,16 +855,38 @@ impl Feed {
                     Some(c) => self.on_control(c).await,
                     None => return,
                 },
-                _ = tick.tick() => {
-                    if !self.dirty_instruments.is_empty() || !self.dirty_accounts.is_empty() || !self.dirty_bars.is_empty() {
-                        if let Err(e) = self.flush().await {
-                            tracing::warn!(error = %e, "market-data flush failed");
-                            if e == crate::SubmitError::Stopped { return; }
+                _ = tick.tick() => flush_now = true,
+            }
+            if flush_now && self.is_dirty() {
+                let seq = *self.processed.borrow();
+                last_flush = std::time::Instant::now();
+                match self.flush().await {
+                    Ok(()) => {
+                        self.flushed.send_replace(seq);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "market-data flush failed");
+                        if e == crate::SubmitError::Stopped {
+                            return;
                         }
                     }
                 }
             }
+            if !self.is_dirty() {
+                let seq = *self.processed.borrow();
+                self.flushed.send_if_modified(|f| {
+                    let changed = *f < seq;
+                    *f = (*f).max(seq);
+                    changed
+                });
+            }
         }
+    }
+
+    fn is_dirty(&self) -> bool {
+        !self.dirty_instruments.is_empty()
+            || !self.dirty_accounts.is_empty()
+            || !self.dirty_bars.is_empty()
     }
 
     fn has_subs(&self, key: &str) -> bool {

@@ -230,6 +230,8 @@ pub fn router(st: Shared) -> Router {
             .fold(Router::new(), |r, (p, mr)| r.route(p, mr))
     };
     build(public)
+        .merge(crate::web::router())
+        .merge(crate::web_hedge::router())
         .merge(
             build(signed).route_layer(axum::middleware::from_fn_with_state(
                 st.clone(),
@@ -554,6 +556,13 @@ async fn instruments(
     Ok(Json(json!({"instruments": list})))
 }
 
+/// Read-your-writes for the views read back from the core (depth, ticker, statistics):
+/// waits until they reflect everything durable when the request arrived.
+async fn fresh(st: &Shared) {
+    let target = st.handle.stats().last_seq.load(Ordering::Relaxed);
+    st.market.wait_flushed(target).await;
+}
+
 fn with_instrument<R>(
     st: &Shared,
     symbol: &str,
@@ -573,6 +582,7 @@ async fn instrument(
     State(st): State<Shared>,
     ApiPath(symbol): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
+    fresh(&st).await;
     with_instrument(&st, &symbol, instrument_json).map(Json)
 }
 
@@ -587,6 +597,7 @@ async fn book(
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(q): ApiQuery<BookQ>,
 ) -> ApiResult<Json<Value>> {
+    fresh(&st).await;
     let n = limit_of(q.depth, 20, DEPTH_LEVELS as u32)? as usize;
     let seq = st.market.stats.seq.load(Ordering::Relaxed);
     with_instrument(&st, &symbol, |i| {
@@ -601,6 +612,7 @@ async fn ticker(
     State(st): State<Shared>,
     ApiPath(symbol): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
+    fresh(&st).await;
     with_instrument(&st, &symbol, |i| i.ticker_json()).map(Json)
 }
 
@@ -659,6 +671,7 @@ async fn stats(
     State(st): State<Shared>,
     ApiPath(symbol): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
+    fresh(&st).await;
     with_instrument(&st, &symbol, |i| i.stats_json()).map(Json)
 }
 

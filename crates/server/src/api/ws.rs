@@ -8,8 +8,9 @@
 //! - `{"op": "ping"}` → `{"type": "pong"}`
 //!
 //! Server → client: `snapshot` then `update`s per channel, each with the channel's `seq`;
-//! `resync` when the server lost track (subscribe again); `heartbeat` every
-//! [`HEARTBEAT_SECS`] seconds on the `heartbeat` channel; `error`. A client whose queue fills
+//! `resync` when the server lost track (subscribe again). Connection-level messages
+//! (`heartbeat` every [`HEARTBEAT_SECS`] seconds, `pong`, `authenticated`, `unsubscribed`,
+//! `error`) are on the `session` channel with its own `seq`. A client whose queue fills
 //! up is closed with code 4000 and the reason.
 
 use super::auth::{self, Principal, SignedParts};
@@ -40,12 +41,17 @@ pub async fn upgrade(State(st): State<Shared>, ws: WebSocketUpgrade) -> Response
         .on_upgrade(move |socket| client(st, socket))
 }
 
-fn text(v: Value) -> Message {
-    Message::Text(v.to_string().into())
+fn error(code: &str, message: impl Into<String>) -> Value {
+    json!({"type": "error", "code": code, "message": message.into()})
 }
 
-fn error(code: &str, message: impl Into<String>) -> Message {
-    text(json!({"type": "error", "code": code, "message": message.into()}))
+/// Stamps a connection-level message (heartbeat, pong, login, errors) with the `session`
+/// channel and its sequence number.
+fn session(mut v: Value, seq: &mut u64) -> Message {
+    *seq += 1;
+    v["channel"] = json!("session");
+    v["seq"] = json!(*seq);
+    Message::Text(v.to_string().into())
 }
 
 async fn client(st: Shared, socket: WebSocket) {
@@ -57,7 +63,7 @@ async fn client(st: Shared, socket: WebSocket) {
     let mut subs: HashSet<String> = HashSet::new();
     let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECS));
     heartbeat.tick().await;
-    let mut hb_seq = 0u64;
+    let mut session_seq = 0u64;
     let mut last_heard = Instant::now();
     let send_timeout = Duration::from_secs(SEND_TIMEOUT_SECS);
     let close_with = |code: u16, reason: String| {
@@ -80,8 +86,8 @@ async fn client(st: Shared, socket: WebSocket) {
             m = stream.next() => {
                 last_heard = Instant::now();
                 match m {
-                    Some(Ok(Message::Text(t))) => on_text(&st, &handle, &mut principal, &mut subs, t.as_str()),
-                    Some(Ok(Message::Binary(_))) => Some(error(INVALID_FIELD, "send JSON text frames")),
+                    Some(Ok(Message::Text(t))) => on_text(&st, &handle, &mut principal, &mut subs, t.as_str()).map(|v| session(v, &mut session_seq)),
+                    Some(Ok(Message::Binary(_))) => Some(session(error(INVALID_FIELD, "send JSON text frames"), &mut session_seq)),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => None,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 }
@@ -96,8 +102,7 @@ async fn client(st: Shared, socket: WebSocket) {
                     let _ = tokio::time::timeout(send_timeout, sink.send(close_with(1000, format!("idle for {IDLE_SECS} s: send a ping")))).await;
                     break;
                 }
-                hb_seq += 1;
-                Some(text(json!({"type": "heartbeat", "channel": "heartbeat", "seq": hb_seq, "time_ms": auth::now_ms()})))
+                Some(session(json!({"type": "heartbeat", "time_ms": auth::now_ms()}), &mut session_seq))
             }
         };
         if let Some(m) = out {
@@ -116,14 +121,14 @@ fn on_text(
     principal: &mut Option<Principal>,
     subs: &mut HashSet<String>,
     t: &str,
-) -> Option<Message> {
+) -> Option<Value> {
     let v: Value = match serde_json::from_str(t) {
         Ok(v) => v,
         Err(e) => return Some(error(MALFORMED_JSON, format!("not JSON: {e}"))),
     };
     let op = v.get("op").and_then(|o| o.as_str()).unwrap_or("");
     match op {
-        "ping" => Some(text(json!({"type": "pong", "time_ms": auth::now_ms()}))),
+        "ping" => Some(json!({"type": "pong", "time_ms": auth::now_ms()})),
         "auth" => {
             let s = |k: &str| {
                 v.get(k).map(|x| {
@@ -144,7 +149,7 @@ fn on_text(
             };
             match st.guard.verify(&st.keys, &parts, auth::now_ms()) {
                 Ok(p) if p.account.is_some() => {
-                    let reply = text(json!({"type": "authenticated", "account": p.account, "role": p.role.as_str()}));
+                    let reply = json!({"type": "authenticated", "account": p.account, "role": p.role.as_str()});
                     *principal = Some(p);
                     Some(reply)
                 }
@@ -196,7 +201,7 @@ fn on_text(
                     channel: channel.to_string(),
                     account,
                 });
-                Some(text(json!({"type": "unsubscribed", "channel": channel})))
+                Some(json!({"type": "unsubscribed", "subscription": channel}))
             }
         }
         "" => Some(error(MISSING_FIELD, "missing field `op`")),

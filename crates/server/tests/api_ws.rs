@@ -1,0 +1,395 @@
+//! The WebSocket API over loopback: snapshot then sequenced updates per channel, private
+//! channels behind a signed login and limited to the account, and a slow consumer cut off
+//! with a reason while the engine carries on.
+
+mod api_support;
+use api_support::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+use tungstenite::{Message, WebSocket};
+
+type Ws = WebSocket<TcpStream>;
+type Check<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
+
+fn connect(s: &Server) -> Ws {
+    let tcp = TcpStream::connect(s.addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let (ws, _) = tungstenite::client(format!("ws://{}/api/v1/ws", s.addr), tcp)
+        .expect("websocket handshake");
+    ws
+}
+
+fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::Text(v.to_string().into())).unwrap();
+}
+
+/// The next JSON message (heartbeats skipped).
+fn next(ws: &mut Ws) -> Value {
+    loop {
+        match ws.read().expect("a message") {
+            Message::Text(t) => {
+                let v: Value = serde_json::from_str(t.as_str()).unwrap();
+                if v["type"] != "heartbeat" {
+                    return v;
+                }
+            }
+            Message::Close(f) => panic!("closed: {f:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// Checks per-channel sequence numbers: snapshot n, then n+1, n+2, ...
+#[derive(Default)]
+struct Seqs(HashMap<String, u64>);
+
+impl Seqs {
+    fn check(&mut self, m: &Value) {
+        let ch = m["channel"].as_str().unwrap_or("").to_string();
+        let Some(seq) = m["seq"].as_u64() else {
+            panic!("every message carries a seq: {m}");
+        };
+        match m["type"].as_str() {
+            Some("snapshot") => {
+                self.0.insert(ch, seq);
+            }
+            Some("update") => {
+                let prev = self
+                    .0
+                    .get(&ch)
+                    .copied()
+                    .unwrap_or_else(|| panic!("update before snapshot on {ch}"));
+                assert_eq!(seq, prev + 1, "gap on {ch}");
+                self.0.insert(ch, seq);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Reads until `f` matches a message, checking sequence numbers on the way.
+fn until(ws: &mut Ws, seqs: &mut Seqs, what: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end {
+        let m = next(ws);
+        seqs.check(&m);
+        if f(&m) {
+            return m;
+        }
+    }
+    panic!("no message: {what}");
+}
+
+#[test]
+fn public_channels_snapshot_then_sequenced_updates() {
+    let s = Server::start();
+    let k1 = s.trader(1, "trader", "1000000");
+    let k2 = s.trader(2, "trader", "1000000");
+    let (sym, reference, _, _) = s.tkf();
+    let mut ws = connect(&s);
+    let mut seqs = Seqs::default();
+    let channels = [
+        format!("book:{sym}"),
+        format!("ticker:{sym}"),
+        format!("trades:{sym}"),
+        format!("stats:{sym}"),
+        format!("bars:{sym}:1m"),
+        "index:TPI-F".to_string(),
+    ];
+    for ch in &channels {
+        send(&mut ws, json!({"op": "subscribe", "channel": ch}));
+    }
+    for _ in &channels {
+        let m = next(&mut ws);
+        assert_eq!(m["type"], "snapshot", "{m}");
+        seqs.check(&m);
+    }
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "channel": "book:NOPE-2026-01"}),
+    );
+    let e = next(&mut ws);
+    assert_eq!(
+        (e["type"].as_str(), e["code"].as_str()),
+        (Some("error"), Some("INVALID_FIELD")),
+        "{e}"
+    );
+    send(&mut ws, json!({"op": "ping"}));
+    assert_eq!(next(&mut ws)["type"], "pong");
+
+    let bid = add_ticks(&reference, -5);
+    let r = s.call(
+        &k1,
+        "POST",
+        "/api/v1/orders",
+        &json!({"instrument": sym, "side": "buy", "price": bid, "qty": "7"}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let m = until(&mut ws, &mut seqs, "the bid in the book", |m| {
+        m["channel"] == format!("book:{sym}") && m["type"] == "update"
+    });
+    assert_eq!(m["data"]["bids"], json!([[bid, "7", 1]]), "{m}");
+    until(&mut ws, &mut seqs, "the bid on the ticker", |m| {
+        m["channel"] == format!("ticker:{sym}") && m["data"]["bid"] == json!(bid)
+    });
+
+    let r = s.call(
+        &k2,
+        "POST",
+        "/api/v1/orders",
+        &json!({"instrument": sym, "side": "sell", "type": "market", "qty": "2"}).to_string(),
+    );
+    assert_eq!(
+        (r.status, r.body["order"]["filled"].as_str()),
+        (200, Some("2")),
+        "{}",
+        r.text
+    );
+    let t = until(&mut ws, &mut seqs, "the trade", |m| {
+        m["channel"] == format!("trades:{sym}") && m["type"] == "update"
+    });
+    assert_eq!(
+        (
+            t["data"]["price"].as_str(),
+            t["data"]["qty"].as_str(),
+            t["data"]["aggressor"].as_str()
+        ),
+        (Some(bid.as_str()), Some("2"), Some("sell")),
+        "{t}"
+    );
+    let book = format!("book:{sym}");
+    let bars = format!("bars:{sym}:1m");
+    let stats = format!("stats:{sym}");
+    let mut pending: Vec<(&str, Check)> = vec![
+        (
+            "the level reduced",
+            Box::new(|m: &Value| {
+                m["channel"] == book && m["data"]["bids"] == json!([[bid, "5", 1]])
+            }),
+        ),
+        (
+            "the bar",
+            Box::new(|m: &Value| m["channel"] == bars && m["data"]["volume"] == "2"),
+        ),
+        (
+            "the statistics",
+            Box::new(|m: &Value| {
+                m["channel"] == stats
+                    && m["data"]["volume"] == "2"
+                    && m["data"]["open_interest"] == "2"
+            }),
+        ),
+    ];
+    let end = Instant::now() + Duration::from_secs(5);
+    while !pending.is_empty() {
+        assert!(
+            Instant::now() < end,
+            "missing: {:?}",
+            pending.iter().map(|p| p.0).collect::<Vec<_>>()
+        );
+        let m = next(&mut ws);
+        seqs.check(&m);
+        pending.retain(|(_, f)| !f(&m));
+    }
+
+    // Unsubscribing stops the channel; a new subscription starts with a snapshot at the
+    // channel's current number.
+    send(
+        &mut ws,
+        json!({"op": "unsubscribe", "channel": format!("trades:{sym}")}),
+    );
+    until(&mut ws, &mut seqs, "the unsubscription", |m| {
+        m["type"] == "unsubscribed"
+    });
+    send(
+        &mut ws,
+        json!({"op": "subscribe", "channel": format!("trades:{sym}")}),
+    );
+    let snap = until(&mut ws, &mut seqs, "a fresh snapshot", |m| {
+        m["type"] == "snapshot" && m["channel"] == format!("trades:{sym}")
+    });
+    assert_eq!(snap["data"]["trades"][0]["qty"], "2", "{snap}");
+}
+
+fn login(s: &Server, ws: &mut Ws, key: &(String, String)) -> Value {
+    let ts = tokex_server::api::auth::now_ms();
+    let sig = tokex_server::api::auth::sign_with_secret(&key.1, ts, "GET", "/api/v1/ws", b"");
+    let _ = s;
+    send(
+        ws,
+        json!({"op": "auth", "key": key.0, "timestamp": ts, "signature": sig}),
+    );
+    next(ws)
+}
+
+#[test]
+fn private_channels_need_a_login_and_show_only_the_account() {
+    let s = Server::start();
+    let k1 = s.trader(1, "trader", "1000000");
+    let k2 = s.trader(2, "trader", "1000000");
+    let (sym, reference, _, _) = s.tkf();
+    let mut ws = connect(&s);
+    send(&mut ws, json!({"op": "subscribe", "channel": "orders"}));
+    assert_eq!(next(&mut ws)["code"], "UNAUTHENTICATED");
+    let bad = login(&s, &mut ws, &(k1.0.clone(), k2.1.clone()));
+    assert_eq!(bad["code"], "INVALID_SIGNATURE", "{bad}");
+    let ok = login(&s, &mut ws, &k1);
+    assert_eq!(
+        (ok["type"].as_str(), ok["account"].as_u64()),
+        (Some("authenticated"), Some(1)),
+        "{ok}"
+    );
+    let mut seqs = Seqs::default();
+    for ch in ["orders", "fills", "positions", "balances"] {
+        send(&mut ws, json!({"op": "subscribe", "channel": ch}));
+        let m = next(&mut ws);
+        assert_eq!(
+            (m["type"].as_str(), m["channel"].as_str()),
+            (Some("snapshot"), Some(ch)),
+            "{m}"
+        );
+        seqs.check(&m);
+    }
+    // Account 2's order is not account 1's business.
+    let r = s.call(
+        &k2,
+        "POST",
+        "/api/v1/orders",
+        &json!({"instrument": sym, "side": "sell", "price": add_ticks(&reference, 3), "qty": "4"})
+            .to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Account 1 buys into it.
+    let r = s.call(&k1, "POST", "/api/v1/orders", &json!({"instrument": sym, "side": "buy", "price": add_ticks(&reference, 3), "qty": "3", "client_order_id": "ws-1"}).to_string());
+    assert_eq!(r.status, 200, "{}", r.text);
+    let o = until(&mut ws, &mut seqs, "my order", |m| m["channel"] == "orders");
+    assert_eq!(
+        (
+            o["data"]["client_order_id"].as_str(),
+            o["data"]["status"].as_str(),
+            o["data"]["account"].as_u64()
+        ),
+        (Some("ws-1"), Some("filled"), Some(1)),
+        "{o}"
+    );
+    let f = until(&mut ws, &mut seqs, "my fill", |m| m["channel"] == "fills");
+    assert_eq!(
+        (
+            f["data"]["qty"].as_str(),
+            f["data"]["side"].as_str(),
+            f["data"]["liquidity"].as_str()
+        ),
+        (Some("3"), Some("buy"), Some("taker")),
+        "{f}"
+    );
+    let p = until(&mut ws, &mut seqs, "my position", |m| {
+        m["channel"] == "positions" && m["type"] == "update"
+    });
+    assert_eq!(p["data"]["positions"][0]["net"], "3", "{p}");
+    let b = until(&mut ws, &mut seqs, "my balance", |m| {
+        m["channel"] == "balances" && m["type"] == "update"
+    });
+    assert_eq!(
+        b["data"]["balances"][0]["cash"], "999998.50",
+        "taker fee 0.50 x 3: {b}"
+    );
+    // Nothing of account 2 came through.
+    ws.get_mut()
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    while let Ok(m) = ws.read() {
+        if let Message::Text(t) = m {
+            let v: Value = serde_json::from_str(t.as_str()).unwrap();
+            assert!(
+                v["data"]["account"].as_u64() != Some(2) && v["data"]["orders"].is_null(),
+                "account 2 leaked: {v}"
+            );
+            seqs.check(&v);
+        }
+    }
+}
+
+#[test]
+fn a_slow_consumer_is_cut_off_and_the_engine_carries_on() {
+    let s = Server::start();
+    let k1 = s.trader(1, "trader", "100000000");
+    let (sym, reference, _, _) = s.tkf();
+    let inst = s
+        .exchange
+        .handle
+        .query_blocking(move |e| {
+            e.instruments()
+                .find(|i| i.spec.symbol == sym)
+                .map(|i| i.spec.id.0)
+        })
+        .unwrap()
+        .unwrap();
+    let price = tokex_types::decimal::Decimal::parse(&reference)
+        .unwrap()
+        .rescaled(3)
+        .unwrap() as i64;
+    let mut ws = connect(&s);
+    assert_eq!(login(&s, &mut ws, &k1)["type"], "authenticated");
+    send(&mut ws, json!({"op": "subscribe", "channel": "orders"}));
+    assert_eq!(next(&mut ws)["type"], "snapshot");
+    // Flood: IOC buys with nothing to fill them, each one an update on the orders channel,
+    // while this client reads nothing.
+    let before = s
+        .exchange
+        .handle
+        .stats()
+        .commands
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let n = 60_000u64;
+    let mut sent = 0;
+    while sent < n {
+        let o = tokex_engine::NewOrder::limit(1, inst, tokex_types::Side::Buy, price - 100, 1)
+            .with_tif(tokex_engine::TimeInForce::Ioc);
+        match s
+            .exchange
+            .handle
+            .submit_nowait(tokex_engine::Command::NewOrder(o))
+        {
+            Ok(()) => sent += 1,
+            Err(_) => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    s.eventually("the engine to apply every order", || {
+        s.exchange
+            .handle
+            .stats()
+            .commands
+            .load(std::sync::atomic::Ordering::Relaxed)
+            >= before + n
+    });
+    // Now read: whatever was buffered, then the close frame with its reason.
+    ws.get_mut()
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut got = 0u64;
+    let close = loop {
+        match ws.read() {
+            Ok(Message::Text(_)) => got += 1,
+            Ok(Message::Close(f)) => break f,
+            Ok(_) => {}
+            Err(e) => panic!("connection ended without a close frame after {got} messages: {e}"),
+        }
+    };
+    let f = close.expect("a close frame with a code");
+    assert_eq!(u16::from(f.code), 4000, "{f:?}");
+    assert!(f.reason.as_str().contains("slow consumer"), "{f:?}");
+    assert!(
+        got < n,
+        "the client was cut off before everything queued ({got} of {n})"
+    );
+    let m = s.get("/metrics").text;
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("tokex_ws_slow_disconnects_total ") && !l.ends_with(" 0")),
+        "{m}"
+    );
+    // The exchange still answers.
+    assert_eq!(s.call(&k1, "GET", "/api/v1/balances", "").status, 200);
+}
