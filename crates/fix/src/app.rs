@@ -314,17 +314,22 @@ fn security_list(gw: &Gateway, idx: usize, m: &Message) {
             format!("{:04}{:02}", i.year, i.month),
         );
         y.push(tag::MATURITY_DATE, i.last_trading_day.format("%Y%m%d"));
-        if let Some(p) = products.get(&i.product) {
+        let p = products.get(&i.product);
+        if let Some(p) = p {
             y.push(tag::CONTRACT_MULTIPLIER, p.contract_size());
         }
-        y.push(tag::MIN_PRICE_INCREMENT, i.tick);
+        let desc = match p {
+            Some(p) => format!(
+                "{}; tick {} {}; underlying {}",
+                p.name(),
+                i.tick,
+                p.quote_unit(),
+                p.underlying()
+            ),
+            None => format!("tick {}", i.tick),
+        };
+        y.push(tag::SECURITY_DESC, desc);
         y.push(tag::CURRENCY, i.currency);
-        if let Some(p) = products.get(&i.product) {
-            y.push(
-                tag::TEXT,
-                format!("{} ({}, {})", p.name(), p.underlying(), p.quote_unit()),
-            );
-        }
     }
     drop(ins);
     gw.deliver(idx, y);

@@ -92,7 +92,7 @@ pub mod tag {
     pub const PASSWORD: u32 = 554;
     pub const SECURITY_LIST_REQUEST_TYPE: u32 = 559;
     pub const SECURITY_REQUEST_RESULT: u32 = 560;
-    pub const MIN_PRICE_INCREMENT: u32 = 969;
+    pub const SECURITY_DESC: u32 = 107;
     pub const LAST_FRAGMENT: u32 = 893;
     pub const UNDERLYING_SYMBOL: u32 = 311;
     pub const NO_UNDERLYINGS: u32 = 711;
