@@ -2,7 +2,7 @@
 //! accounts of the FIX sessions opened and funded. Used by `interop/run.sh`.
 //!
 //! `tokex-fix-harness --fix fix.toml --data-dir DIR [--config server.toml] [--calendar 24x7]`
-//! Stops on SIGINT or SIGTERM: Logout to every session, then a snapshot.
+//! Each account gets USD 10,000,000 and CNY 10,000,000. Stops on SIGINT or SIGTERM: Logout to every session, then a snapshot.
 
 use std::path::PathBuf;
 use tokex_engine::{Command, Role, StpMode};
@@ -59,12 +59,12 @@ fn main() -> Result<(), String> {
             Command::Deposit {
                 account: AccountId(id),
                 currency: Currency::Usd,
-                amount: Money(10_000_000_00),
+                amount: Money(1_000_000_000),
             },
             Command::Deposit {
                 account: AccountId(id),
                 currency: Currency::Cny,
-                amount: Money(10_000_000_00),
+                amount: Money(1_000_000_000),
             },
         ] {
             handle
