@@ -26,6 +26,8 @@ pub mod index_feed;
 pub mod recovery;
 pub mod scheduler;
 pub mod sequencer;
+pub mod web;
+pub mod web_hedge;
 
 use config::ServerConfig;
 use sequencer::{Batch, Request, Sequencer, SequencerStats};
