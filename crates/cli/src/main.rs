@@ -7,9 +7,14 @@ mod client_cmd;
 mod hedge_cmd;
 mod index_cmd;
 mod serve_cmd;
+mod sim_cmd;
 
 #[derive(Parser)]
-#[command(name = "tokex", version, about = "Tokex: an exchange for cash-settled futures on the price of AI")]
+#[command(
+    name = "tokex",
+    version,
+    about = "Tokex: an exchange for cash-settled futures on the price of AI"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,6 +30,9 @@ enum Command {
     Replay(serve_cmd::ReplayArgs),
     /// Like replay, and check every invariant of the rebuilt state.
     Verify(serve_cmd::ReplayArgs),
+    /// The market simulator: agents trading the real core through sessions, settlements and
+    /// expiries; compare two contract designs with --compare a.toml b.toml.
+    Sim(sim_cmd::SimArgs),
     /// Token price and GPU compute indexes: import, compute, show, verify, explain.
     Index(index_cmd::IndexArgs),
     /// Hedge planner for token buyers: a forecast or usage exports to a strip of futures,
@@ -53,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => serve_cmd::demo(args),
         Command::Replay(args) => serve_cmd::replay(args, false),
         Command::Verify(args) => serve_cmd::replay(args, true),
+        Command::Sim(args) => sim_cmd::run_cmd(args),
         Command::Index(args) => index_cmd::run(args),
         Command::Hedge(args) => hedge_cmd::run(args),
         Command::Order(args) => client_cmd::order(args),

@@ -24,6 +24,9 @@ pub struct ServeArgs {
     /// Put every product on this calendar (e.g. `24x7`) instead of its own.
     #[arg(long)]
     calendar: Option<String>,
+    /// FIX 4.4 sessions file (TOML, see docs/FIX.md); enables the FIX gateway.
+    #[arg(long)]
+    fix: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -45,7 +48,14 @@ impl ServeArgs {
         if let Some(cal) = &self.calendar {
             c.calendar = Some(cal.clone());
         }
-        for (what, p) in [("products", &c.products), ("index definitions", &c.indexes), ("model prices", &c.model_prices)] {
+        if let Some(f) = &self.fix {
+            c.fix = Some(f.clone());
+        }
+        for (what, p) in [
+            ("products", &c.products),
+            ("index definitions", &c.indexes),
+            ("model prices", &c.model_prices),
+        ] {
             if !p.exists() {
                 return Err(format!(
                     "{what} not found at {}: run tokex from the repository root, or set the path in a --config file",
@@ -65,7 +75,12 @@ pub struct ReplayArgs {
 }
 
 fn init_logs() {
-    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_target(false)
+        .try_init();
 }
 
 /// Accounts of the demo: the insurance fund, the person trying the demo, the participants.
@@ -76,24 +91,69 @@ const MARKET_MAKERS: u32 = 3;
 
 fn run_exchange(config: ServerConfig, demo: bool) -> Result<(), String> {
     init_logs();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let ex = Exchange::start(&config)?;
     let handle = ex.handle.clone();
-    println!("Tokex {} — data in {}", env!("CARGO_PKG_VERSION"), config.data_dir.display());
+    println!(
+        "Tokex {} — data in {}",
+        env!("CARGO_PKG_VERSION"),
+        config.data_dir.display()
+    );
     println!("recovered: {}", ex.recovery);
     let stop = Arc::new(AtomicBool::new(false));
     let mut demo_thread = None;
+    if !demo {
+        if let Some((key, secret)) = tokex_server::api::ensure_first_operator_key(&config)? {
+            println!("first start: created the operator key (shown once; only its hash is stored)");
+            println!("  TOKEX_API_KEY={key}");
+            println!("  TOKEX_API_SECRET={secret}");
+        }
+    }
     if demo {
         demo_setup(&handle)?;
+        let keys = demo_keys(&config)?;
+        println!("DEMO keys (a demo prints its keys; a real exchange never does):");
+        println!(
+            "  trader, account {DEMO_USER}:  TOKEX_API_KEY={}  TOKEX_API_SECRET={}",
+            keys[0].0, keys[0].1
+        );
+        println!(
+            "  operator:            TOKEX_API_KEY={}  TOKEX_API_SECRET={}",
+            keys[1].0, keys[1].1
+        );
         let (h, s) = (handle.clone(), stop.clone());
-        demo_thread = Some(std::thread::Builder::new().name("participants".into()).spawn(move || run_participants(h, s)).map_err(|e| e.to_string())?);
+        demo_thread = Some(
+            std::thread::Builder::new()
+                .name("participants".into())
+                .spawn(move || run_participants(h, s))
+                .map_err(|e| e.to_string())?,
+        );
         println!("demo: {} simulated participants are trading (accounts {FIRST_PARTICIPANT}+); your account is {DEMO_USER}", demo_agents().len());
     }
     let served = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(&config.listen).await.map_err(|e| format!("listen on {}: {e}", config.listen))?;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| format!("listen on {}: {e}", config.listen))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("exchange running: http://{addr}/  (Ctrl-C to stop)");
         let h = handle.clone();
+        if let Some(path) = &config.fix {
+            let fix = tokex_fix::FixConfig::load(path)?;
+            println!(
+                "FIX 4.4 gateway on {} ({} sessions; docs/FIX.md)",
+                fix.listen,
+                fix.sessions.len()
+            );
+            let (fh, dir) = (handle.clone(), config.data_dir.clone());
+            tokio::spawn(async move {
+                if let Err(e) = tokex_fix::serve(fh, fix, dir).await {
+                    tracing::error!(error = %e, "FIX gateway stopped");
+                }
+            });
+        }
         tokio::select! {
             r = tokex_server::api::serve(h, config.clone(), listener) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),
@@ -104,9 +164,36 @@ fn run_exchange(config: ServerConfig, demo: bool) -> Result<(), String> {
         let _ = t.join();
     }
     handle.shutdown();
-    let result = ex.thread.join().map_err(|_| "the sequencer panicked".to_string())?;
+    let result = ex
+        .thread
+        .join()
+        .map_err(|_| "the sequencer panicked".to_string())?;
     println!("stopped; snapshot written");
     served.and(result)
+}
+
+/// The demo's keys, made once and kept in the data directory so every run prints the same.
+fn demo_keys(config: &ServerConfig) -> Result<Vec<(String, String)>, String> {
+    let path = config.data_dir.join("demo-keys.txt");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let keys: Vec<(String, String)> = text
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, s)| (k.to_string(), s.to_string()))
+            .collect();
+        if keys.len() == 2 {
+            return Ok(keys);
+        }
+    }
+    let trader =
+        tokex_server::api::create_key(config, DEMO_USER, tokex_server::api::KeyRole::Trader)?;
+    let operator = tokex_server::api::create_operator_key(config)?;
+    std::fs::write(
+        &path,
+        format!("{} {}\n{} {}\n", trader.0, trader.1, operator.0, operator.1),
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(vec![trader, operator])
 }
 
 fn demo_agents() -> Vec<Box<dyn Agent>> {
@@ -117,20 +204,46 @@ fn demo_agents() -> Vec<Box<dyn Agent>> {
 /// are left alone).
 fn demo_setup(handle: &ExchangeHandle) -> Result<(), String> {
     let agents = demo_agents();
-    let mut accounts: Vec<(u32, Role, i64, i64)> = vec![(INSURANCE_FUND, Role::InsuranceFund, 10_000_000_00, 50_000_000_00), (DEMO_USER, Role::Trader, 1_000_000_00, 5_000_000_00)];
+    let mut accounts: Vec<(u32, Role, i64, i64)> = vec![
+        (
+            INSURANCE_FUND,
+            Role::InsuranceFund,
+            1_000_000_000,
+            5_000_000_000,
+        ),
+        (DEMO_USER, Role::Trader, 100_000_000, 500_000_000),
+    ];
     for (k, a) in agents.iter().enumerate() {
-        let role = if (k as u32) < MARKET_MAKERS { Role::MarketMaker } else { Role::Trader };
-        accounts.push((a.account().0, role, 5_000_000_00, 30_000_000_00));
+        let role = if (k as u32) < MARKET_MAKERS {
+            Role::MarketMaker
+        } else {
+            Role::Trader
+        };
+        accounts.push((a.account().0, role, 500_000_000, 3_000_000_000));
     }
     for (id, role, usd, cny) in accounts {
-        let exists = handle.query_blocking(move |e| e.account(AccountId(id)).is_some()).map_err(|e| e.to_string())?;
+        let exists = handle
+            .query_blocking(move |e| e.account(AccountId(id)).is_some())
+            .map_err(|e| e.to_string())?;
         if exists {
             continue;
         }
         for cmd in [
-            Command::CreateAccount { account: AccountId(id), role, stp: StpMode::CancelResting },
-            Command::Deposit { account: AccountId(id), currency: Currency::Usd, amount: Money(usd) },
-            Command::Deposit { account: AccountId(id), currency: Currency::Cny, amount: Money(cny) },
+            Command::CreateAccount {
+                account: AccountId(id),
+                role,
+                stp: StpMode::CancelResting,
+            },
+            Command::Deposit {
+                account: AccountId(id),
+                currency: Currency::Usd,
+                amount: Money(usd),
+            },
+            Command::Deposit {
+                account: AccountId(id),
+                currency: Currency::Cny,
+                amount: Money(cny),
+            },
         ] {
             let o = handle.submit_blocking(cmd).map_err(|e| e.to_string())?;
             o.result.map_err(|r| format!("demo setup: {r}"))?;
@@ -146,7 +259,9 @@ fn run_participants(handle: ExchangeHandle, stop: Arc<AtomicBool>) {
     let mut rng = Rng::new(7);
     while !stop.load(Ordering::Relaxed) {
         let acc = accounts.clone();
-        let Ok(view) = handle.query_blocking(move |e| MarketView::from_engine(e, &acc)) else { return };
+        let Ok(view) = handle.query_blocking(move |e| MarketView::from_engine(e, &acc)) else {
+            return;
+        };
         let mut pending = Vec::new();
         for (k, agent) in agents.iter_mut().enumerate() {
             for cmd in agent.act(&view, &mut rng) {
@@ -186,8 +301,12 @@ pub fn replay(args: ReplayArgs, check: bool) -> Result<(), String> {
     println!("instruments: {}", engine.instrument_count());
     println!("state hash: {}", engine.state_hash());
     if check {
-        engine.check_invariants().map_err(|e| format!("invariant broken: {e}"))?;
-        println!("invariants: ok (money conserved, positions sum to zero, books uncrossed, limits held)");
+        engine
+            .check_invariants()
+            .map_err(|e| format!("invariant broken: {e}"))?;
+        println!(
+            "invariants: ok (money conserved, positions sum to zero, books uncrossed, limits held)"
+        );
     }
     Ok(())
 }

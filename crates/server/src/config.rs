@@ -10,8 +10,6 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// HTTP/WebSocket listen address.
     pub listen: String,
-    /// FIX 4.4 listen address; none to disable the FIX gateway.
-    pub fix_listen: Option<String>,
     /// The FIX sessions file (TOML: listen address, sessions with CompIDs, account and
     /// password hash; see docs/FIX.md); none to run without the FIX gateway.
     pub fix: Option<PathBuf>,
@@ -40,7 +38,6 @@ impl Default for ServerConfig {
         ServerConfig {
             data_dir: PathBuf::from("tokex-data"),
             listen: "127.0.0.1:8080".into(),
-            fix_listen: None,
             fix: None,
             products: PathBuf::from("config/products.toml"),
             indexes: PathBuf::from("config/indexes"),

@@ -70,21 +70,30 @@ pub struct HistoryStore {
 impl HistoryStore {
     pub fn open(path: &Path) -> Result<HistoryStore, String> {
         let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;").map_err(|e| e.to_string())?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
+            .map_err(|e| e.to_string())?;
         conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
         Ok(HistoryStore { conn })
     }
 
     pub fn last_seq(&self) -> u64 {
         self.conn
-            .query_row("SELECT value FROM meta WHERE key = 'last_seq'", [], |r| r.get::<_, String>(0))
+            .query_row("SELECT value FROM meta WHERE key = 'last_seq'", [], |r| {
+                r.get::<_, String>(0)
+            })
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(0)
     }
 
     /// Writes one command's effects. Idempotent per seq: older seqs are skipped.
-    pub fn record(&mut self, seq: u64, time_ns: u64, cmd: &Command, events: &[Event]) -> Result<(), String> {
+    pub fn record(
+        &mut self,
+        seq: u64,
+        time_ns: u64,
+        cmd: &Command,
+        events: &[Event],
+    ) -> Result<(), String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         write_one(&tx, seq, time_ns, cmd, events).map_err(|e| e.to_string())?;
         tx.execute("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1", params![seq.to_string()]).map_err(|e| e.to_string())?;
@@ -96,7 +105,8 @@ impl HistoryStore {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         let mut newest = last;
         for a in batch.items.iter().filter(|a| a.seq > last) {
-            write_one(&tx, a.seq, a.time.0, &a.command, &a.outcome.events).map_err(|e| e.to_string())?;
+            write_one(&tx, a.seq, a.time.0, &a.command, &a.outcome.events)
+                .map_err(|e| e.to_string())?;
             newest = a.seq;
         }
         tx.execute("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1", params![newest.to_string()]).map_err(|e| e.to_string())?;
@@ -104,26 +114,69 @@ impl HistoryStore {
     }
 }
 
-fn write_one(tx: &rusqlite::Transaction, seq: u64, time_ns: u64, cmd: &Command, events: &[Event]) -> rusqlite::Result<()> {
+fn write_one(
+    tx: &rusqlite::Transaction,
+    seq: u64,
+    time_ns: u64,
+    cmd: &Command,
+    events: &[Event],
+) -> rusqlite::Result<()> {
     let (seq_i, t) = (seq as i64, time_ns as i64);
     if let Command::ListInstrument(s) = cmd {
         tx.execute(
             "INSERT OR REPLACE INTO instruments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![s.id.0, s.symbol, s.product, s.underlying, s.currency.code(), s.tick_size, s.tick_value_minor, s.year, s.month, s.last_trading_day.to_string()],
+            params![
+                s.id.0,
+                s.symbol,
+                s.product,
+                s.underlying,
+                s.currency.code(),
+                s.tick_size,
+                s.tick_value_minor,
+                s.year,
+                s.month,
+                s.last_trading_day.to_string()
+            ],
         )?;
     }
     for e in events {
         match e {
-            Event::OrderAccepted { order_id, account, instrument, client_order_id, side, order_type: ot, tif: tf, price, stop_price, qty } => {
+            Event::OrderAccepted {
+                order_id,
+                account,
+                instrument,
+                client_order_id,
+                side,
+                order_type: ot,
+                tif: tf,
+                price,
+                stop_price,
+                qty,
+            } => {
                 tx.execute(
                     "INSERT OR REPLACE INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'new', ?10, 0, ?11, ?12, ?11)",
                     params![order_id.0 as i64, account.0, instrument.0, client_order_id.map(|c| c.to_string()), side.as_str(), order_type(*ot), tif(*tf), price.map(|p| p.0), stop_price.map(|p| p.0), qty.0 as i64, seq_i, t],
                 )?;
             }
-            Event::OrderRested { order_id, leaves, .. } => {
+            Event::OrderRested {
+                order_id, leaves, ..
+            } => {
                 tx.execute("UPDATE orders SET status = 'working', leaves = ?2, updated_seq = ?3 WHERE id = ?1", params![order_id.0 as i64, leaves.0 as i64, seq_i])?;
             }
-            Event::Trade { trade_id, instrument, price, qty, aggressor, buy_order, buy_account, sell_order, sell_account, buy_leaves, sell_leaves, .. } => {
+            Event::Trade {
+                trade_id,
+                instrument,
+                price,
+                qty,
+                aggressor,
+                buy_order,
+                buy_account,
+                sell_order,
+                sell_account,
+                buy_leaves,
+                sell_leaves,
+                ..
+            } => {
                 tx.execute(
                     "INSERT OR REPLACE INTO fills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![*trade_id as i64, seq_i, t, instrument.0, price.0, qty.0 as i64, buy_order.0 as i64, buy_account.0, sell_order.0 as i64, sell_account.0, aggressor.map(|s| s.as_str())],
@@ -135,38 +188,101 @@ fn write_one(tx: &rusqlite::Transaction, seq: u64, time_ns: u64, cmd: &Command, 
                     )?;
                 }
             }
-            Event::OrderCancelled { order_id, reason, .. } => {
+            Event::OrderCancelled {
+                order_id, reason, ..
+            } => {
                 tx.execute(
                     "UPDATE orders SET status = ?2, leaves = 0, updated_seq = ?3 WHERE id = ?1",
-                    params![order_id.0 as i64, format!("cancelled:{}", reason.as_str()), seq_i],
+                    params![
+                        order_id.0 as i64,
+                        format!("cancelled:{}", reason.as_str()),
+                        seq_i
+                    ],
                 )?;
             }
-            Event::OrderAmended { order_id, price, stop_price, leaves, .. } => {
+            Event::OrderAmended {
+                order_id,
+                price,
+                stop_price,
+                leaves,
+                ..
+            } => {
                 tx.execute(
                     "UPDATE orders SET price = COALESCE(?2, price), stop_price = COALESCE(?3, stop_price), leaves = ?4, updated_seq = ?5 WHERE id = ?1",
                     params![order_id.0 as i64, price.map(|p| p.0), stop_price.map(|p| p.0), leaves.0 as i64, seq_i],
                 )?;
             }
-            Event::Settled { instrument, price, volume, open_interest, limit_locked, .. } => {
+            Event::Settled {
+                instrument,
+                price,
+                volume,
+                open_interest,
+                limit_locked,
+                ..
+            } => {
                 tx.execute(
                     "INSERT INTO settlements VALUES (?1, ?2, ?3, 'daily', ?4, ?5, ?6, ?7)",
-                    params![seq_i, t, instrument.0, price.0, volume.0 as i64, *open_interest as i64, *limit_locked as i64],
+                    params![
+                        seq_i,
+                        t,
+                        instrument.0,
+                        price.0,
+                        volume.0 as i64,
+                        *open_interest as i64,
+                        *limit_locked as i64
+                    ],
                 )?;
             }
-            Event::Expired { instrument, final_price, .. } => {
-                tx.execute("INSERT INTO settlements VALUES (?1, ?2, ?3, 'final', ?4, NULL, NULL, NULL)", params![seq_i, t, instrument.0, final_price.0])?;
+            Event::Expired {
+                instrument,
+                final_price,
+                ..
+            } => {
+                tx.execute(
+                    "INSERT INTO settlements VALUES (?1, ?2, ?3, 'final', ?4, NULL, NULL, NULL)",
+                    params![seq_i, t, instrument.0, final_price.0],
+                )?;
             }
-            Event::FixingRecorded { index, date, value_e6 } => {
-                tx.execute("INSERT OR REPLACE INTO fixings VALUES (?1, ?2, ?3, ?4)", params![index, date.to_string(), value_e6, seq_i])?;
+            Event::FixingRecorded {
+                index,
+                date,
+                value_e6,
+            } => {
+                tx.execute(
+                    "INSERT OR REPLACE INTO fixings VALUES (?1, ?2, ?3, ?4)",
+                    params![index, date.to_string(), value_e6, seq_i],
+                )?;
             }
-            Event::CashMoved { account, currency, amount, kind, balance } => {
+            Event::CashMoved {
+                account,
+                currency,
+                amount,
+                kind,
+                balance,
+            } => {
                 tx.execute(
                     "INSERT INTO cash VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![seq_i, t, account.0, currency.code(), amount.0, format!("{kind:?}"), balance.0],
+                    params![
+                        seq_i,
+                        t,
+                        account.0,
+                        currency.code(),
+                        amount.0,
+                        format!("{kind:?}"),
+                        balance.0
+                    ],
                 )?;
             }
-            Event::VariationMargin { account, instrument, amount, position } => {
-                tx.execute("INSERT INTO variation_margin VALUES (?1, ?2, ?3, ?4, ?5, ?6)", params![seq_i, t, account.0, instrument.0, amount.0, position])?;
+            Event::VariationMargin {
+                account,
+                instrument,
+                amount,
+                position,
+            } => {
+                tx.execute(
+                    "INSERT INTO variation_margin VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![seq_i, t, account.0, instrument.0, amount.0, position],
+                )?;
             }
             _ => {}
         }
@@ -175,14 +291,18 @@ fn write_one(tx: &rusqlite::Transaction, seq: u64, time_ns: u64, cmd: &Command, 
 }
 
 /// Opens the store, catches up from the journal, and follows the live batches on a thread.
-pub fn spawn(path: &Path, journal_dir: &Path, mut rx: broadcast::Receiver<Arc<Batch>>) -> Result<std::thread::JoinHandle<()>, String> {
+pub fn spawn(
+    path: &Path,
+    journal_dir: &Path,
+    mut rx: broadcast::Receiver<Arc<Batch>>,
+) -> Result<std::thread::JoinHandle<()>, String> {
     let mut store = HistoryStore::open(path)?;
     let from = store.last_seq();
     let mut pending: Vec<(u64, u64, Command, Vec<Event>)> = Vec::new();
     // Catch up (a deleted store is rebuilt from the whole journal).
-    let (_, report) = replay_with(journal_dir, |seq, cmd, events| {
+    let (_, report) = replay_with(journal_dir, |seq, time, cmd, events| {
         if seq > from {
-            pending.push((seq, 0, cmd.clone(), events.to_vec()));
+            pending.push((seq, time.0, cmd.clone(), events.to_vec()));
         }
     })?;
     if !pending.is_empty() {
@@ -192,7 +312,10 @@ pub fn spawn(path: &Path, journal_dir: &Path, mut rx: broadcast::Receiver<Arc<Ba
         }
         tx.execute("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1", params![report.last_seq.to_string()]).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
-        tracing::info!(records = pending.len(), "history store caught up from the journal");
+        tracing::info!(
+            records = pending.len(),
+            "history store caught up from the journal"
+        );
     }
     std::thread::Builder::new()
         .name("history".into())

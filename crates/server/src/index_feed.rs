@@ -18,17 +18,36 @@ pub struct IndexFeed {
 }
 
 impl IndexFeed {
-    pub fn load(indexes: &Path, model_prices: &Path, until: NaiveDate) -> Result<IndexFeed, String> {
-        let defs = IndexDefinition::load_dir(indexes).map_err(|e| format!("index definitions: {e}"))?;
-        let (mut obs, _report) = import_snapshot_file(model_prices, &SnapshotOptions { modes: ModeFilter::Only(vec!["standard".into()]) })
-            .map_err(|e| format!("model prices: {e}"))?;
+    pub fn load(
+        indexes: &Path,
+        model_prices: &Path,
+        until: NaiveDate,
+    ) -> Result<IndexFeed, String> {
+        let defs =
+            IndexDefinition::load_dir(indexes).map_err(|e| format!("index definitions: {e}"))?;
+        let (mut obs, _report) = import_snapshot_file(
+            model_prices,
+            &SnapshotOptions {
+                modes: ModeFilter::Only(vec!["standard".into()]),
+            },
+        )
+        .map_err(|e| format!("model prices: {e}"))?;
         for d in &defs {
             if let Some(g) = d.gpu() {
                 let range = DateRange::new(d.base_date - chrono::Duration::days(1), until);
-                obs.gpu.extend(tokex_index::synthetic_gpu_observations(SYNTHETIC_GPU_SEED, &g.gpu_model, range, 40));
+                obs.gpu.extend(tokex_index::synthetic_gpu_observations(
+                    SYNTHETIC_GPU_SEED,
+                    &g.gpu_model,
+                    range,
+                    40,
+                ));
             }
         }
-        Ok(IndexFeed { defs, obs, cache: BTreeMap::new() })
+        Ok(IndexFeed {
+            defs,
+            obs,
+            cache: BTreeMap::new(),
+        })
     }
 
     pub fn definitions(&self) -> &[IndexDefinition] {
@@ -36,7 +55,10 @@ impl IndexFeed {
     }
 
     pub fn fixing_time(&self, index: &str) -> Option<NaiveTime> {
-        self.defs.iter().find(|d| d.id == index).map(|d| d.fixing_time)
+        self.defs
+            .iter()
+            .find(|d| d.id == index)
+            .map(|d| d.fixing_time)
     }
 
     /// Every sufficient fixing of every index from its base date to `until`, in date order.
@@ -45,7 +67,9 @@ impl IndexFeed {
         for d in self.defs.clone() {
             if let Ok(fs) = compute_fixings(&d, &self.obs, DateRange::new(d.base_date, until)) {
                 for f in fs {
-                    let v = (f.status == FixingStatus::Ok).then(|| f.value.and_then(to_e6)).flatten();
+                    let v = (f.status == FixingStatus::Ok)
+                        .then(|| f.value.and_then(to_e6))
+                        .flatten();
                     self.cache.insert((d.id.clone(), f.date), v);
                     if let Some(v) = v {
                         out.push((d.id.clone(), f.date, v));
@@ -66,16 +90,24 @@ impl IndexFeed {
         // Methods like `chained` depend on the path: compute from the base date.
         let fs = compute_fixings(&def, &self.obs, DateRange::new(def.base_date, date)).ok()?;
         for f in fs {
-            let v = (f.status == FixingStatus::Ok).then(|| f.value.and_then(to_e6)).flatten();
+            let v = (f.status == FixingStatus::Ok)
+                .then(|| f.value.and_then(to_e6))
+                .flatten();
             self.cache.insert((def.id.clone(), f.date), v);
         }
-        self.cache.get(&(index.to_string(), date)).copied().flatten()
+        self.cache
+            .get(&(index.to_string(), date))
+            .copied()
+            .flatten()
     }
 
     /// The latest sufficient fixing at or before `date`.
     pub fn latest(&mut self, index: &str, date: NaiveDate) -> Option<(NaiveDate, i64)> {
         self.fixing(index, date);
-        self.cache.range((index.to_string(), NaiveDate::MIN)..=(index.to_string(), date)).rev().find_map(|((_, d), v)| v.map(|v| (*d, v)))
+        self.cache
+            .range((index.to_string(), NaiveDate::MIN)..=(index.to_string(), date))
+            .rev()
+            .find_map(|((_, d), v)| v.map(|v| (*d, v)))
     }
 }
 

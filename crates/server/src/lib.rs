@@ -108,7 +108,10 @@ impl ExchangeHandle {
     }
 
     /// Runs a read-only function on the committed state, between batches.
-    pub async fn query<R: Send + 'static>(&self, f: impl FnOnce(&Engine) -> R + Send + 'static) -> Result<R, SubmitError> {
+    pub async fn query<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> R + Send + 'static,
+    ) -> Result<R, SubmitError> {
         let (tx, rx) = oneshot::channel();
         self.send(Request::Query(Box::new(move |e| {
             let _ = tx.send(f(e));
@@ -117,7 +120,10 @@ impl ExchangeHandle {
     }
 
     /// [`ExchangeHandle::query`] for threads outside the async runtime.
-    pub fn query_blocking<R: Send + 'static>(&self, f: impl FnOnce(&Engine) -> R + Send + 'static) -> Result<R, SubmitError> {
+    pub fn query_blocking<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Engine) -> R + Send + 'static,
+    ) -> Result<R, SubmitError> {
         let (tx, rx) = oneshot::channel();
         self.send(Request::Query(Box::new(move |e| {
             let _ = tx.send(f(e));
@@ -158,13 +164,19 @@ pub struct Exchange {
 
 /// Loads the products (putting them all on `config.calendar` when set).
 pub fn load_products(config: &ServerConfig) -> Result<ProductSet, String> {
-    let mut products = ProductSet::load(&config.products).map_err(|e| format!("{}: {e}", config.products.display()))?;
+    let mut products = ProductSet::load(&config.products)
+        .map_err(|e| format!("{}: {e}", config.products.display()))?;
     if let Some(name) = &config.calendar {
         let cal = products
             .calendar(name)
             .cloned()
             .or_else(|| tokex_types::calendar::Calendar::builtin(name))
-            .ok_or_else(|| format!("calendar {name:?} is neither built in nor defined in {}", config.products.display()))?;
+            .ok_or_else(|| {
+                format!(
+                    "calendar {name:?} is neither built in nor defined in {}",
+                    config.products.display()
+                )
+            })?;
         products.use_calendar(&cal);
     }
     Ok(products)
@@ -177,22 +189,41 @@ impl Exchange {
         Self::start_with_clock(config, Box::new(sequencer::wall_clock))
     }
 
-    pub fn start_with_clock(config: &ServerConfig, clock: Box<dyn FnMut() -> tokex_types::Timestamp + Send>) -> Result<Exchange, String> {
+    pub fn start_with_clock(
+        config: &ServerConfig,
+        clock: Box<dyn FnMut() -> tokex_types::Timestamp + Send>,
+    ) -> Result<Exchange, String> {
         let products = load_products(config)?;
         let dir = config.journal_dir();
         let (engine, writer, recovery) = recovery::recover(&dir)?;
         tracing::info!(%recovery, "recovered");
         let mut clock = clock;
         let now = clock();
-        let today = chrono::DateTime::from_timestamp((now.0 / 1_000_000_000) as i64, 0).map(|d| d.date_naive()).ok_or("clock out of range")?;
+        let today = chrono::DateTime::from_timestamp((now.0 / 1_000_000_000) as i64, 0)
+            .map(|d| d.date_naive())
+            .ok_or("clock out of range")?;
         let feed = index_feed::IndexFeed::load(&config.indexes, &config.model_prices, today)?;
-        let scheduler = scheduler::Scheduler::new(products.clone(), Some(feed), config.risk_sweep_secs);
+        let scheduler =
+            scheduler::Scheduler::new(products.clone(), Some(feed), config.risk_sweep_secs);
         let (events, _) = broadcast::channel(EVENT_CHANNEL_BATCHES);
         let stats = Arc::new(SequencerStats::default());
-        let mut seq = Sequencer::new(engine, writer, dir, config.snapshot_every_commands, config.batch_commands_max, Some(scheduler), events.clone(), stats.clone());
+        let mut seq = Sequencer::new(
+            engine,
+            writer,
+            dir,
+            config.snapshot_every_commands,
+            config.batch_commands_max,
+            Some(scheduler),
+            events.clone(),
+            stats.clone(),
+        );
         seq.clock = clock;
         let history = if config.history {
-            Some(history::spawn(&config.history_path(), &config.journal_dir(), events.subscribe())?)
+            Some(history::spawn(
+                &config.history_path(),
+                &config.journal_dir(),
+                events.subscribe(),
+            )?)
         } else {
             None
         };
@@ -203,8 +234,21 @@ impl Exchange {
             seq.run_batch(cmds)?;
         }
         let (tx, rx) = sync_channel(config.queue_capacity);
-        let handle = ExchangeHandle { tx, events, stats, products: Arc::new(products) };
-        let thread = std::thread::Builder::new().name("sequencer".into()).spawn(move || seq.run(rx)).map_err(|e| e.to_string())?;
-        Ok(Exchange { handle, thread, recovery, history })
+        let handle = ExchangeHandle {
+            tx,
+            events,
+            stats,
+            products: Arc::new(products),
+        };
+        let thread = std::thread::Builder::new()
+            .name("sequencer".into())
+            .spawn(move || seq.run(rx))
+            .map_err(|e| e.to_string())?;
+        Ok(Exchange {
+            handle,
+            thread,
+            recovery,
+            history,
+        })
     }
 }

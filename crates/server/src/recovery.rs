@@ -5,7 +5,9 @@
 use std::path::Path;
 use tokex_engine::codec::decode_command;
 use tokex_engine::Engine;
-use tokex_journal::{latest_snapshot, FsStorage, JournalReader, JournalWriter, TornTail, WriterOptions};
+use tokex_journal::{
+    latest_snapshot, FsStorage, JournalReader, JournalWriter, TornTail, WriterOptions,
+};
 
 #[derive(Debug, Default, Clone)]
 pub struct RecoveryReport {
@@ -23,7 +25,11 @@ impl std::fmt::Display for RecoveryReport {
             Some(s) => write!(f, "snapshot at seq {s}, ")?,
             None => write!(f, "no snapshot, ")?,
         }
-        write!(f, "{} commands replayed, last seq {}, {} ms", self.replayed, self.last_seq, self.elapsed_ms)?;
+        write!(
+            f,
+            "{} commands replayed, last seq {}, {} ms",
+            self.replayed, self.last_seq, self.elapsed_ms
+        )?;
         for s in &self.skipped_snapshots {
             write!(f, "; skipped snapshot: {s}")?;
         }
@@ -36,11 +42,14 @@ impl std::fmt::Display for RecoveryReport {
 
 /// Rebuilds the core from a journal directory without changing anything on disk.
 pub fn replay(dir: &Path) -> Result<(Engine, RecoveryReport), String> {
-    replay_with(dir, |_, _, _| {})
+    replay_with(dir, |_, _, _, _| {})
 }
 
-/// Like [`replay`], calling `each(seq, time, outcome_events)` for every replayed command.
-pub fn replay_with(dir: &Path, mut each: impl FnMut(u64, &tokex_engine::Command, &[tokex_engine::Event])) -> Result<(Engine, RecoveryReport), String> {
+/// Like [`replay`], calling `each(seq, time, command, events)` for every replayed command.
+pub fn replay_with(
+    dir: &Path,
+    mut each: impl FnMut(u64, tokex_types::Timestamp, &tokex_engine::Command, &[tokex_engine::Event]),
+) -> Result<(Engine, RecoveryReport), String> {
     let t0 = std::time::Instant::now();
     let mut report = RecoveryReport::default();
     if !dir.exists() {
@@ -50,11 +59,14 @@ pub fn replay_with(dir: &Path, mut each: impl FnMut(u64, &tokex_engine::Command,
     let latest = latest_snapshot(&FsStorage, dir).map_err(|e| e.to_string())?;
     for w in &latest.skipped {
         tracing::warn!(path = %w.path.display(), reason = %w.reason, "snapshot skipped");
-        report.skipped_snapshots.push(format!("{}: {}", w.path.display(), w.reason));
+        report
+            .skipped_snapshots
+            .push(format!("{}: {}", w.path.display(), w.reason));
     }
     let (mut engine, from) = match latest.snapshot {
         Some(s) => {
-            let e = Engine::restore(&s.bytes).map_err(|e| format!("snapshot {}: {e}", s.path.display()))?;
+            let e = Engine::restore(&s.bytes)
+                .map_err(|e| format!("snapshot {}: {e}", s.path.display()))?;
             report.snapshot_seq = Some(s.seq);
             (e, s.seq + 1)
         }
@@ -73,11 +85,16 @@ pub fn replay_with(dir: &Path, mut each: impl FnMut(u64, &tokex_engine::Command,
                 Ok((time, cmd)) => {
                     events.clear();
                     let _ = engine.apply_into(time, &cmd, &mut events);
-                    each(rec.seq, &cmd, &events);
+                    each(rec.seq, time, &cmd, &events);
                     report.replayed += 1;
                     report.last_seq = rec.seq;
                 }
-                Err(e) => failure = Some(format!("journal record seq {} does not decode: {e}", rec.seq)),
+                Err(e) => {
+                    failure = Some(format!(
+                        "journal record seq {} does not decode: {e}",
+                        rec.seq
+                    ))
+                }
             }
         })
         .map_err(|e| e.to_string())?;
@@ -93,12 +110,24 @@ pub fn replay_with(dir: &Path, mut each: impl FnMut(u64, &tokex_engine::Command,
 pub fn recover(dir: &Path) -> Result<(Engine, JournalWriter<FsStorage>, RecoveryReport), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (engine, report) = replay(dir)?;
-    let writer = JournalWriter::open(FsStorage, dir, WriterOptions { first_seq: report.last_seq + 1, ..WriterOptions::default() }).map_err(|e| e.to_string())?;
+    let writer = JournalWriter::open(
+        FsStorage,
+        dir,
+        WriterOptions {
+            first_seq: report.last_seq + 1,
+            ..WriterOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
     if let Some(t) = &writer.open_report().torn_tail {
         tracing::warn!(?t, "torn journal tail truncated");
     }
     if writer.next_seq() != report.last_seq + 1 {
-        return Err(format!("journal continues at seq {} but replay ended at {}", writer.next_seq(), report.last_seq));
+        return Err(format!(
+            "journal continues at seq {} but replay ended at {}",
+            writer.next_seq(),
+            report.last_seq
+        ));
     }
     Ok((engine, writer, report))
 }

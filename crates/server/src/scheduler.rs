@@ -33,7 +33,9 @@ fn engine_phase(p: CalPhase) -> Phase {
 }
 
 fn date_of(ts: Timestamp) -> NaiveDate {
-    chrono::DateTime::from_timestamp((ts.0 / 1_000_000_000) as i64, 0).expect("time in range").date_naive()
+    chrono::DateTime::from_timestamp((ts.0 / 1_000_000_000) as i64, 0)
+        .expect("time in range")
+        .date_naive()
 }
 
 fn ts_of(dt: chrono::DateTime<chrono::Utc>) -> Timestamp {
@@ -42,7 +44,12 @@ fn ts_of(dt: chrono::DateTime<chrono::Utc>) -> Timestamp {
 
 impl Scheduler {
     pub fn new(products: ProductSet, feed: Option<IndexFeed>, risk_sweep_secs: u64) -> Scheduler {
-        Scheduler { products, feed, risk_sweep_ns: risk_sweep_secs * 1_000_000_000, last_sweep: Timestamp(0) }
+        Scheduler {
+            products,
+            feed,
+            risk_sweep_ns: risk_sweep_secs * 1_000_000_000,
+            last_sweep: Timestamp(0),
+        }
     }
 
     pub fn products(&self) -> &ProductSet {
@@ -73,7 +80,11 @@ impl Scheduler {
         let today = date_of(now);
         if let Some(feed) = self.feed.as_mut() {
             for (index, date, value_e6) in feed.history(today - chrono::Duration::days(1)) {
-                cmds.push(Command::IndexFixing { index, date, value_e6 });
+                cmds.push(Command::IndexFixing {
+                    index,
+                    date,
+                    value_e6,
+                });
             }
         }
         let mut next_id = engine.instrument_count() as u32;
@@ -95,7 +106,10 @@ impl Scheduler {
                 cmds.push(Command::ListInstrument(Box::new(spec)));
                 let phase = engine_phase(p.calendar().phase_at(now));
                 if phase != Phase::Closed {
-                    cmds.push(Command::SetPhase { instrument: InstrumentId(next_id), phase });
+                    cmds.push(Command::SetPhase {
+                        instrument: InstrumentId(next_id),
+                        phase,
+                    });
                 }
                 next_id += 1;
             }
@@ -104,24 +118,46 @@ impl Scheduler {
     }
 
     /// Everything due in `(from, to]`, each with the instant it is due, in time order.
-    pub fn due(&mut self, engine: &Engine, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Command)> {
+    pub fn due(
+        &mut self,
+        engine: &Engine,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Vec<(Timestamp, Command)> {
         let mut out: Vec<(Timestamp, u8, Command)> = Vec::new();
         let mut settled: BTreeSet<Timestamp> = BTreeSet::new();
         let mut next_id = engine.instrument_count() as u32;
-        let live: Vec<(InstrumentId, String)> = engine.instruments().filter(|i| !i.delisted).map(|i| (i.spec.id, i.spec.product.clone())).collect();
+        let live: Vec<(InstrumentId, String)> = engine
+            .instruments()
+            .filter(|i| !i.delisted)
+            .map(|i| (i.spec.id, i.spec.product.clone()))
+            .collect();
         let products: Vec<ProductDef> = self.products.products().to_vec();
         for p in &products {
             let cal = p.calendar();
             for (t, tr) in cal.transitions(from, to) {
                 match tr {
-                    PhaseTransition::Phase { from: was, to: now_phase, .. } => {
+                    PhaseTransition::Phase {
+                        from: was,
+                        to: now_phase,
+                        ..
+                    } => {
                         let phase = engine_phase(now_phase);
                         for (id, root) in &live {
                             if root == p.root() {
-                                out.push((t, 1, Command::SetPhase { instrument: *id, phase }));
+                                out.push((
+                                    t,
+                                    1,
+                                    Command::SetPhase {
+                                        instrument: *id,
+                                        phase,
+                                    },
+                                ));
                             }
                         }
-                        if matches!(was, CalPhase::Closed) && matches!(now_phase, CalPhase::PreOpen | CalPhase::Continuous) {
+                        if matches!(was, CalPhase::Closed)
+                            && matches!(now_phase, CalPhase::PreOpen | CalPhase::Continuous)
+                        {
                             out.push((t, 0, Command::MarginCallDeadline));
                         }
                     }
@@ -145,15 +181,32 @@ impl Scheduler {
                             }
                         }
                         let next_day = cal.next_business_day(trading_day);
-                        let listed: BTreeSet<(i32, u32)> = engine.instruments().filter(|i| i.spec.product == p.root() && !i.delisted && i.spec.last_trading_day > trading_day).map(|i| (i.spec.year, i.spec.month)).collect();
+                        let listed: BTreeSet<(i32, u32)> = engine
+                            .instruments()
+                            .filter(|i| {
+                                i.spec.product == p.root()
+                                    && !i.delisted
+                                    && i.spec.last_trading_day > trading_day
+                            })
+                            .map(|i| (i.spec.year, i.spec.month))
+                            .collect();
                         for (y, m) in p.listed_months(next_day) {
                             if !listed.contains(&(y, m)) {
-                                if let Ok(mut spec) = p.instrument_spec(InstrumentId(next_id), y, m) {
-                                    spec.initial_reference_price = self.reference_for(p, trading_day);
+                                if let Ok(mut spec) = p.instrument_spec(InstrumentId(next_id), y, m)
+                                {
+                                    spec.initial_reference_price =
+                                        self.reference_for(p, trading_day);
                                     out.push((t, 5, Command::ListInstrument(Box::new(spec))));
                                     let phase = engine_phase(cal.phase_at(t));
                                     if phase != Phase::Closed {
-                                        out.push((t, 6, Command::SetPhase { instrument: InstrumentId(next_id), phase }));
+                                        out.push((
+                                            t,
+                                            6,
+                                            Command::SetPhase {
+                                                instrument: InstrumentId(next_id),
+                                                phase,
+                                            },
+                                        ));
                                     }
                                     next_id += 1;
                                 }
@@ -165,14 +218,26 @@ impl Scheduler {
         }
         // Index fixings at each index's fixing time (UTC, per the definition).
         if let Some(feed) = self.feed.as_mut() {
-            let defs: Vec<(String, chrono::NaiveTime)> = feed.definitions().iter().map(|d| (d.id.clone(), d.fixing_time)).collect();
+            let defs: Vec<(String, chrono::NaiveTime)> = feed
+                .definitions()
+                .iter()
+                .map(|d| (d.id.clone(), d.fixing_time))
+                .collect();
             let (d0, d1) = (date_of(from), date_of(to));
             for day in d0.iter_days().take_while(|d| *d <= d1) {
                 for (id, time) in &defs {
                     let at = ts_of(chrono::Utc.from_utc_datetime(&day.and_time(*time)));
                     if at > from && at <= to {
                         if let Some(v) = feed.fixing(id, day) {
-                            out.push((at, 0, Command::IndexFixing { index: id.clone(), date: day, value_e6: v }));
+                            out.push((
+                                at,
+                                0,
+                                Command::IndexFixing {
+                                    index: id.clone(),
+                                    date: day,
+                                    value_e6: v,
+                                },
+                            ));
                         }
                     }
                 }

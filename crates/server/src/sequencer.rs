@@ -69,7 +69,9 @@ pub struct Sequencer {
 
 /// Wall-clock time in nanoseconds since the epoch (the shell's clock; the core never reads it).
 pub fn wall_clock() -> Timestamp {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970");
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970");
     Timestamp(d.as_nanos() as u64)
 }
 
@@ -86,7 +88,18 @@ impl Sequencer {
         stats: Arc<SequencerStats>,
     ) -> Sequencer {
         let last_snapshot_seq = journal.durable_seq();
-        Sequencer { engine, journal, snapshot_dir, snapshot_every, batch_max, scheduler, events, stats, clock: Box::new(wall_clock), last_snapshot_seq }
+        Sequencer {
+            engine,
+            journal,
+            snapshot_dir,
+            snapshot_every,
+            batch_max,
+            scheduler,
+            events,
+            stats,
+            clock: Box::new(wall_clock),
+            last_snapshot_seq,
+        }
     }
 
     fn now(&mut self) -> Timestamp {
@@ -96,14 +109,28 @@ impl Sequencer {
     /// Applies and journals one command (not yet durable).
     fn apply(&mut self, time: Timestamp, cmd: Command, batch: &mut Batch) -> Result<(), String> {
         let payload = encode_command(time, &cmd);
-        let seq = self.journal.append(&payload).map_err(|e| format!("journal append: {e}"))?;
+        let seq = self
+            .journal
+            .append(&payload)
+            .map_err(|e| format!("journal append: {e}"))?;
         let outcome = self.engine.apply(seq, time, &cmd);
         self.stats.commands.fetch_add(1, Ordering::Relaxed);
         if let Err(r) = &outcome.result {
             self.stats.rejects.fetch_add(1, Ordering::Relaxed);
-            *self.stats.rejects_by_code.lock().expect("stats").entry(r.code.as_str()).or_default() += 1;
+            *self
+                .stats
+                .rejects_by_code
+                .lock()
+                .expect("stats")
+                .entry(r.code.as_str())
+                .or_default() += 1;
         }
-        batch.items.push(Applied { seq, time, command: cmd, outcome });
+        batch.items.push(Applied {
+            seq,
+            time,
+            command: cmd,
+            outcome,
+        });
         Ok(())
     }
 
@@ -134,17 +161,25 @@ impl Sequencer {
         self.commit(batch, Vec::new())
     }
 
-    fn commit(&mut self, batch: Batch, replies: Vec<(usize, oneshot::Sender<Outcome>)>) -> Result<(), String> {
+    fn commit(
+        &mut self,
+        batch: Batch,
+        replies: Vec<(usize, oneshot::Sender<Outcome>)>,
+    ) -> Result<(), String> {
         if batch.items.is_empty() {
             return Ok(());
         }
         let t0 = Instant::now();
-        self.journal.commit().map_err(|e| format!("journal commit: {e}"))?;
+        self.journal
+            .commit()
+            .map_err(|e| format!("journal commit: {e}"))?;
         let ns = t0.elapsed().as_nanos() as u64;
         self.stats.fsync_ns_total.fetch_add(ns, Ordering::Relaxed);
         self.stats.fsync_ns_max.fetch_max(ns, Ordering::Relaxed);
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
-        self.stats.last_seq.store(self.journal.durable_seq(), Ordering::Relaxed);
+        self.stats
+            .last_seq
+            .store(self.journal.durable_seq(), Ordering::Relaxed);
         // Durable: answers may go out now.
         for (i, tx) in replies {
             let _ = tx.send(batch.items[i].outcome.clone());
@@ -159,7 +194,8 @@ impl Sequencer {
 
     pub fn snapshot(&mut self) -> Result<(), String> {
         let seq = self.journal.durable_seq();
-        write_snapshot(&FsStorage, &self.snapshot_dir, seq, &self.engine.snapshot()).map_err(|e| format!("snapshot: {e}"))?;
+        write_snapshot(&FsStorage, &self.snapshot_dir, seq, &self.engine.snapshot())
+            .map_err(|e| format!("snapshot: {e}"))?;
         self.last_snapshot_seq = seq;
         tracing::info!(seq, "snapshot written");
         Ok(())

@@ -56,7 +56,11 @@ fn kill9_child() {
     }
     let mut i: u64 = 0;
     loop {
-        let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
+        let side = if i.is_multiple_of(2) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let price = inst.1 + (i % 7) as i64 - 3;
         let o = h
             .submit_blocking(Command::NewOrder(NewOrder::limit(

@@ -13,7 +13,9 @@
 //! - [`NoiseTrader`]: random small limit and market orders.
 //! - [`Momentum`]: follows the recent move.
 
-use tokex_engine::{Amend, Command, Engine, NewOrder, OrderRef, OrderType, RejectCode, TimeInForce};
+use tokex_engine::{
+    Amend, Command, Engine, NewOrder, OrderRef, OrderType, RejectCode, TimeInForce,
+};
 use tokex_types::{AccountId, ClientOrderId, InstrumentId, Price, Qty, Side};
 
 /// SplitMix64: small, fast, good enough for simulated participants.
@@ -133,7 +135,14 @@ pub trait Agent: Send {
     fn rejected(&mut self, _cmd: &Command, _code: RejectCode) {}
 }
 
-fn limit(account: AccountId, inst: InstrumentId, side: Side, price: Price, qty: u64, tif: TimeInForce) -> Command {
+fn limit(
+    account: AccountId,
+    inst: InstrumentId,
+    side: Side,
+    price: Price,
+    qty: u64,
+    tif: TimeInForce,
+) -> Command {
     let mut o = NewOrder::limit(account.0, inst.0, side, price.0, qty);
     o.tif = tif;
     Command::NewOrder(o)
@@ -154,17 +163,40 @@ pub struct MarketMaker {
     quoted: std::collections::BTreeSet<(InstrumentId, bool)>,
     /// Generation of each quote's client order id (client ids are unique per day).
     generation: std::collections::BTreeMap<(InstrumentId, bool), u32>,
+    /// The price each working quote was last sent at (no amendment when it would not move).
+    sent: std::collections::BTreeMap<(InstrumentId, bool), Price>,
     fair: std::collections::BTreeMap<InstrumentId, i64>,
 }
 
 impl MarketMaker {
-    pub fn new(account: AccountId, months: usize, half_spread_ticks: i64, size: u64) -> MarketMaker {
-        MarketMaker { account, months, half_spread_ticks, size, skew_per_lot: 1, quoted: Default::default(), generation: Default::default(), fair: Default::default() }
+    pub fn new(
+        account: AccountId,
+        months: usize,
+        half_spread_ticks: i64,
+        size: u64,
+    ) -> MarketMaker {
+        MarketMaker {
+            account,
+            months,
+            half_spread_ticks,
+            size,
+            skew_per_lot: 1,
+            quoted: Default::default(),
+            generation: Default::default(),
+            sent: Default::default(),
+            fair: Default::default(),
+        }
     }
 
     fn client_id(&self, inst: InstrumentId, bid: bool) -> ClientOrderId {
         let g = self.generation.get(&(inst, bid)).copied().unwrap_or(0);
-        ClientOrderId::new(&format!("mm{}-{}-{}-{g}", self.account.0, inst.0, if bid { "b" } else { "a" })).expect("short id")
+        ClientOrderId::new(&format!(
+            "mm{}-{}-{}-{g}",
+            self.account.0,
+            inst.0,
+            if bid { "b" } else { "a" }
+        ))
+        .expect("short id")
     }
 
     /// The quote behind a command of ours, if it is one.
@@ -184,7 +216,11 @@ impl Agent for MarketMaker {
 
     fn act(&mut self, view: &MarketView, rng: &mut Rng) -> Vec<Command> {
         let mut out = Vec::new();
-        for iv in view.instruments.iter().filter(|i| i.trading && i.month_index < self.months) {
+        for iv in view
+            .instruments
+            .iter()
+            .filter(|i| i.trading && i.month_index < self.months)
+        {
             let r = iv.reference.0;
             // The fair value wanders around the reference: a mean-reverting random walk.
             let f = self.fair.entry(iv.id).or_insert(r);
@@ -196,8 +232,21 @@ impl Agent for MarketMaker {
             for (bid, side) in [(true, Side::Buy), (false, Side::Sell)] {
                 let price = iv.clamp(if bid { fair - half } else { fair + half });
                 let cid = self.client_id(iv.id, bid);
+                if self.quoted.contains(&(iv.id, bid))
+                    && self.sent.get(&(iv.id, bid)) == Some(&price)
+                {
+                    continue;
+                }
+                self.sent.insert((iv.id, bid), price);
                 if self.quoted.contains(&(iv.id, bid)) {
-                    out.push(Command::Amend(Amend { account: self.account, instrument: iv.id, order: OrderRef::Client(cid), price: Some(price), qty: Some(Qty(self.size)), stop_price: None }));
+                    out.push(Command::Amend(Amend {
+                        account: self.account,
+                        instrument: iv.id,
+                        order: OrderRef::Client(cid),
+                        price: Some(price),
+                        qty: Some(Qty(self.size)),
+                        stop_price: None,
+                    }));
                 } else {
                     let mut o = NewOrder::limit(self.account.0, iv.id.0, side, price.0, self.size);
                     o.client_order_id = Some(cid);
@@ -214,6 +263,7 @@ impl Agent for MarketMaker {
     fn rejected(&mut self, cmd: &Command, _code: RejectCode) {
         if let Some(q) = Self::quote_of(cmd) {
             self.quoted.remove(&q);
+            self.sent.remove(&q);
             *self.generation.entry(q).or_default() += 1;
         }
     }
@@ -232,7 +282,6 @@ impl SideHint for Amend {
         }
     }
 }
-
 
 /// Buys a strip of the next months now and then: the AI buyer locking in cost.
 pub struct Hedger {
@@ -253,8 +302,13 @@ impl Agent for Hedger {
         let qty = rng.range(1, 3) as u64;
         view.instruments
             .iter()
-            .filter(|i| i.trading && i.month_index < self.months && self.products.contains(&i.product))
-            .filter_map(|i| i.best_ask.map(|a| limit(self.account, i.id, Side::Buy, a, qty, TimeInForce::Ioc)))
+            .filter(|i| {
+                i.trading && i.month_index < self.months && self.products.contains(&i.product)
+            })
+            .filter_map(|i| {
+                i.best_ask
+                    .map(|a| limit(self.account, i.id, Side::Buy, a, qty, TimeInForce::Ioc))
+            })
             .collect()
     }
 }
@@ -278,8 +332,13 @@ impl Agent for Provider {
         let qty = rng.range(1, 3) as u64;
         view.instruments
             .iter()
-            .filter(|i| i.trading && i.month_index < self.months && self.products.contains(&i.product))
-            .filter_map(|i| i.best_bid.map(|b| limit(self.account, i.id, Side::Sell, b, qty, TimeInForce::Ioc)))
+            .filter(|i| {
+                i.trading && i.month_index < self.months && self.products.contains(&i.product)
+            })
+            .filter_map(|i| {
+                i.best_bid
+                    .map(|b| limit(self.account, i.id, Side::Sell, b, qty, TimeInForce::Ioc))
+            })
             .collect()
     }
 }
@@ -295,16 +354,30 @@ impl Agent for NoiseTrader {
         self.account
     }
     fn act(&mut self, view: &MarketView, rng: &mut Rng) -> Vec<Command> {
-        let live: Vec<&InstrumentView> = view.instruments.iter().filter(|i| i.trading && i.month_index < 3).collect();
+        let live: Vec<&InstrumentView> = view
+            .instruments
+            .iter()
+            .filter(|i| i.trading && i.month_index < 3)
+            .collect();
         if live.is_empty() || !rng.chance(self.per_mille) {
             return Vec::new();
         }
         let iv = live[rng.below(live.len() as u64) as usize];
-        let side = if rng.chance(500) { Side::Buy } else { Side::Sell };
+        let side = if rng.chance(500) {
+            Side::Buy
+        } else {
+            Side::Sell
+        };
         let qty = rng.range(1, 5) as u64;
         let pos = view.position(self.account, iv.id);
         // Keep inventory bounded: lean against a large position.
-        let side = if pos > 20 { Side::Sell } else if pos < -20 { Side::Buy } else { side };
+        let side = if pos > 20 {
+            Side::Sell
+        } else if pos < -20 {
+            Side::Buy
+        } else {
+            side
+        };
         if rng.chance(200) {
             let mut o = NewOrder::market(self.account.0, iv.id.0, side, qty);
             o.order_type = OrderType::Market;
@@ -312,7 +385,14 @@ impl Agent for NoiseTrader {
         }
         let step = (iv.reference.0 / 1000).max(1);
         let off = rng.range(-3, 3) * step;
-        let p = iv.clamp(iv.mid().0 + if side == Side::Buy { -off.abs() } else { off.abs() });
+        let p = iv.clamp(
+            iv.mid().0
+                + if side == Side::Buy {
+                    -off.abs()
+                } else {
+                    off.abs()
+                },
+        );
         vec![limit(self.account, iv.id, side, p, qty, TimeInForce::Gfd)]
     }
 }
@@ -325,7 +405,10 @@ pub struct Momentum {
 
 impl Momentum {
     pub fn new(account: AccountId) -> Momentum {
-        Momentum { account, last_seen: Default::default() }
+        Momentum {
+            account,
+            last_seen: Default::default(),
+        }
     }
 }
 
@@ -335,19 +418,37 @@ impl Agent for Momentum {
     }
     fn act(&mut self, view: &MarketView, rng: &mut Rng) -> Vec<Command> {
         let mut out = Vec::new();
-        for iv in view.instruments.iter().filter(|i| i.trading && i.month_index == 0) {
+        for iv in view
+            .instruments
+            .iter()
+            .filter(|i| i.trading && i.month_index == 0)
+        {
             let Some(last) = iv.last else { continue };
             let prev = self.last_seen.insert(iv.id, last);
             let pos = view.position(self.account, iv.id);
             match prev {
                 Some(p) if last > p && pos < 10 && rng.chance(300) => {
                     if let Some(a) = iv.best_ask {
-                        out.push(limit(self.account, iv.id, Side::Buy, a, 1, TimeInForce::Ioc));
+                        out.push(limit(
+                            self.account,
+                            iv.id,
+                            Side::Buy,
+                            a,
+                            1,
+                            TimeInForce::Ioc,
+                        ));
                     }
                 }
                 Some(p) if last < p && pos > -10 && rng.chance(300) => {
                     if let Some(b) = iv.best_bid {
-                        out.push(limit(self.account, iv.id, Side::Sell, b, 1, TimeInForce::Ioc));
+                        out.push(limit(
+                            self.account,
+                            iv.id,
+                            Side::Sell,
+                            b,
+                            1,
+                            TimeInForce::Ioc,
+                        ));
                     }
                 }
                 _ => {}
@@ -368,15 +469,43 @@ pub fn demo_population(first: u32, n_mm: u32) -> Vec<Box<dyn Agent>> {
         a
     };
     for k in 0..n_mm {
-        v.push(Box::new(MarketMaker::new(next(), 6, 2 + k as i64, 5 + 5 * k as u64)));
+        v.push(Box::new(MarketMaker::new(
+            next(),
+            6,
+            2 + k as i64,
+            5 + 5 * k as u64,
+        )));
     }
     let tokens = vec!["TKF".to_string(), "TKS".to_string(), "TKE".to_string()];
-    v.push(Box::new(Hedger { account: next(), products: tokens.clone(), months: 6, per_mille: 60 }));
-    v.push(Box::new(Hedger { account: next(), products: vec!["TKC".into(), "GPU".into()], months: 4, per_mille: 40 }));
-    v.push(Box::new(Provider { account: next(), products: tokens, months: 6, per_mille: 50 }));
-    v.push(Box::new(Provider { account: next(), products: vec!["GPU".into(), "TKC".into()], months: 4, per_mille: 40 }));
+    v.push(Box::new(Hedger {
+        account: next(),
+        products: tokens.clone(),
+        months: 6,
+        per_mille: 60,
+    }));
+    v.push(Box::new(Hedger {
+        account: next(),
+        products: vec!["TKC".into(), "GPU".into()],
+        months: 4,
+        per_mille: 40,
+    }));
+    v.push(Box::new(Provider {
+        account: next(),
+        products: tokens,
+        months: 6,
+        per_mille: 50,
+    }));
+    v.push(Box::new(Provider {
+        account: next(),
+        products: vec!["GPU".into(), "TKC".into()],
+        months: 4,
+        per_mille: 40,
+    }));
     for _ in 0..3 {
-        v.push(Box::new(NoiseTrader { account: next(), per_mille: 400 }));
+        v.push(Box::new(NoiseTrader {
+            account: next(),
+            per_mille: 400,
+        }));
     }
     v.push(Box::new(Momentum::new(next())));
     v

@@ -44,7 +44,9 @@ impl Decimal {
         if int_part.is_empty() || (body.contains('.') && frac_part.is_empty()) {
             return Err(err());
         }
-        if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+        if !int_part.bytes().all(|b| b.is_ascii_digit())
+            || !frac_part.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(err());
         }
         if frac_part.len() as u32 > DECIMAL_SCALE_MAX || int_part.len() > 20 {
@@ -57,7 +59,11 @@ impl Decimal {
                 .and_then(|m| m.checked_add((b - b'0') as i128))
                 .ok_or_else(|| DecimalError::Overflow(s.to_string()))?;
         }
-        Ok(Decimal { mantissa: if neg { -m } else { m }, scale: frac_part.len() as u32 }.normalized())
+        Ok(Decimal {
+            mantissa: if neg { -m } else { m },
+            scale: frac_part.len() as u32,
+        }
+        .normalized())
     }
 
     /// Drops trailing fractional zeros: `1.500` → `1.5`.
@@ -74,13 +80,18 @@ impl Decimal {
         if scale < self.scale {
             return None;
         }
-        10i128.checked_pow(scale - self.scale).and_then(|f| self.mantissa.checked_mul(f))
+        10i128
+            .checked_pow(scale - self.scale)
+            .and_then(|f| self.mantissa.checked_mul(f))
     }
 
     /// How many whole `unit`s make `self`; an error if `self` is not an exact multiple.
     pub fn div_exact(self, unit: Decimal) -> Result<i128, DecimalError> {
         let scale = self.scale.max(unit.scale);
-        let not_multiple = || DecimalError::NotMultiple { value: self.to_string(), unit: unit.to_string() };
+        let not_multiple = || DecimalError::NotMultiple {
+            value: self.to_string(),
+            unit: unit.to_string(),
+        };
         let a = self.rescaled(scale).ok_or_else(not_multiple)?;
         let b = unit.rescaled(scale).ok_or_else(not_multiple)?;
         if b == 0 || a % b != 0 {
@@ -91,7 +102,11 @@ impl Decimal {
 
     /// `n × unit` as a decimal (exact).
     pub fn times(unit: Decimal, n: i128) -> Decimal {
-        Decimal { mantissa: unit.mantissa * n, scale: unit.scale }.normalized()
+        Decimal {
+            mantissa: unit.mantissa * n,
+            scale: unit.scale,
+        }
+        .normalized()
     }
 }
 
@@ -103,7 +118,11 @@ impl fmt::Display for Decimal {
         let s = if scale == 0 {
             digits
         } else if digits.len() > scale {
-            format!("{}.{}", &digits[..digits.len() - scale], &digits[digits.len() - scale..])
+            format!(
+                "{}.{}",
+                &digits[..digits.len() - scale],
+                &digits[digits.len() - scale..]
+            )
         } else {
             format!("0.{}{}", "0".repeat(scale - digits.len()), digits)
         };
@@ -128,7 +147,13 @@ mod tests {
 
     #[test]
     fn parses_and_prints_exactly() {
-        for (s, m, sc) in [("0.001", 1, 3), ("12.5", 125, 1), ("-3", -3, 0), ("1.500", 15, 1), ("0", 0, 0)] {
+        for (s, m, sc) in [
+            ("0.001", 1, 3),
+            ("12.5", 125, 1),
+            ("-3", -3, 0),
+            ("1.500", 15, 1),
+            ("0", 0, 0),
+        ] {
             let d = Decimal::parse(s).unwrap();
             assert_eq!((d.mantissa, d.scale), (m, sc), "{s}");
         }
@@ -138,7 +163,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_syntax() {
-        for s in ["", ".", "1.", ".5", "1e3", "+1", "1.2.3", "abc", " 1", "NaN"] {
+        for s in [
+            "", ".", "1.", ".5", "1e3", "+1", "1.2.3", "abc", " 1", "NaN",
+        ] {
             assert!(Decimal::parse(s).is_err(), "{s:?} should be rejected");
         }
     }
@@ -146,7 +173,10 @@ mod tests {
     #[test]
     fn div_exact_counts_ticks() {
         let tick = Decimal::parse("0.001").unwrap();
-        assert_eq!(Decimal::parse("2.345").unwrap().div_exact(tick).unwrap(), 2345);
+        assert_eq!(
+            Decimal::parse("2.345").unwrap().div_exact(tick).unwrap(),
+            2345
+        );
         assert!(Decimal::parse("2.3455").unwrap().div_exact(tick).is_err());
         assert_eq!(Decimal::times(tick, 2345).to_string(), "2.345");
     }

@@ -159,12 +159,18 @@ impl ClientOrderId {
     /// `None` when empty, too long, or not printable ASCII (space to '~').
     pub fn new(s: &str) -> Option<ClientOrderId> {
         let b = s.as_bytes();
-        if b.is_empty() || b.len() > crate::limits::CLIENT_ORDER_ID_LEN_MAX || !b.iter().all(|c| (0x20..0x7f).contains(c)) {
+        if b.is_empty()
+            || b.len() > crate::limits::CLIENT_ORDER_ID_LEN_MAX
+            || !b.iter().all(|c| (0x20..0x7f).contains(c))
+        {
             return None;
         }
         let mut bytes = [0u8; crate::limits::CLIENT_ORDER_ID_LEN_MAX];
         bytes[..b.len()].copy_from_slice(b);
-        Some(ClientOrderId { len: b.len() as u8, bytes })
+        Some(ClientOrderId {
+            len: b.len() as u8,
+            bytes,
+        })
     }
 
     pub fn as_str(&self) -> &str {
