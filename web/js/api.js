@@ -99,7 +99,7 @@ export function sha256(data) {
   return out;
 }
 
-function hmacFallback(key, msg) {
+export function hmacFallback(key, msg) {
   const k = new Uint8Array(64);
   k.set(key.length > 64 ? sha256(key) : key);
   const ipad = new Uint8Array(64 + msg.length);

@@ -174,7 +174,7 @@ async function loadAudit(date) {
     parts.push(h('h3', `Constituents (${rows.length})`), table([
       { label: 'Model', render: (c) => h('code', modelName(c.model)) },
       { label: 'Weight', render: (c) => pct(c.weight), num: true },
-      { label: 'Usage share', render: (c) => pct(c.share), num: true },
+      { label: 'Usage share', render: (c) => fmtNum(String(c.share)), num: true },
       { label: 'Price', render: (c) => c.price ?? '—', num: true },
       { label: 'Reference price', key: 'reference_price', num: true },
       { label: 'State', render: state },

@@ -8,6 +8,7 @@ let app;
 let root;
 const els = {};
 let data = { accounts: [], keys: [], products: null };
+let productFilter = '';
 
 const op = (method, path, body, query) => request(method, path, { body, query, signed: true });
 
@@ -68,7 +69,11 @@ function render() {
     } catch (e) { say('error', `${e.message} (${e.code})`); }
   };
 
-  const instruments = data.products.instruments || [];
+  const roots = (data.products.products || []).map((p) => p.root);
+  if (!productFilter && roots.length) productFilter = roots[0];
+  const instruments = (data.products.instruments || []).filter((i) => productFilter === '*' || i.symbol.startsWith(productFilter + '-'));
+  const filter = h('select#op-product', { 'aria-label': 'Product', onchange: (e) => { productFilter = e.target.value; render(); } },
+    [...roots.map((r) => h('option', { value: r, selected: r === productFilter }, r)), h('option', { value: '*', selected: productFilter === '*' }, 'All products')]);
   fill(els.body,
     h('div.op-grid',
       h('section.panel', { 'aria-label': 'Deposits and withdrawals' },
@@ -102,7 +107,7 @@ function render() {
         { label: 'State', render: (a) => (a.liquidating ? h('span.pill.warn', 'liquidating') : a.margin_call ? h('span.pill.warn', 'margin call') : 'ok') },
         { label: '', render: (a) => h('button.btn.small.ghost', { type: 'button', onclick: () => { cash.account.value = a.account; cash.amount.focus(); } }, 'Cash…') },
       ], data.accounts)),
-    h('section.panel', { 'aria-label': 'Instruments' }, h('h2.ph', 'Instruments'),
+    h('section.panel', { 'aria-label': 'Instruments' }, h('div.ph.row', h('h2', 'Instruments: halt and resume'), filter),
       table([
         { label: 'Instrument', render: (i) => h('a', { href: `#/market/${i.symbol}` }, i.symbol) },
         { label: 'Phase', render: (i) => h('span.pill', { class: `pill ${i.phase === 'halted' ? 'warn' : ''}` }, i.phase.replace('_', ' ')) },

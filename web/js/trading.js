@@ -343,14 +343,15 @@ export function createTrading(app, els, ctx) {
       { label: 'Instrument', render: (o) => h('a', { href: `#/market/${o.instrument}` }, o.instrument) },
       { label: 'Side', render: (o) => h('span', { class: o.side === 'buy' ? 'up' : 'down' }, o.side) },
       { label: 'Type', render: (o) => o.type.replace('_', ' ') + (o.time_in_force ? ` · ${o.time_in_force.toUpperCase()}` : '') },
-      { label: 'Price', render: (o) => (editing === o.order_id && o.price ? h('input.amend-price', { value: editVals.price ?? o.price, oninput: (e) => { editVals.price = e.target.value; }, 'aria-label': `New price for order ${o.order_id}`, inputmode: 'decimal', size: 7 }) : (o.price || (o.stop_price ? `stop ${o.stop_price}` : 'market'))), num: true },
+      { label: 'Stop', render: (o) => (editing === o.order_id && o.stop_price && o.status === 'pending_trigger' ? h('input.amend-stop', { value: editVals.stop_price ?? o.stop_price, oninput: (e) => { editVals.stop_price = e.target.value; }, 'aria-label': `New stop price for order ${o.order_id}`, inputmode: 'decimal', size: 7 }) : o.stop_price), num: true },
+      { label: 'Price', render: (o) => (editing === o.order_id && o.price ? h('input.amend-price', { value: editVals.price ?? o.price, oninput: (e) => { editVals.price = e.target.value; }, 'aria-label': `New price for order ${o.order_id}`, inputmode: 'decimal', size: 7 }) : (o.price || 'market')), num: true },
       { label: 'Qty', render: (o) => (editing === o.order_id ? h('input.amend-qty', { value: editVals.qty ?? o.qty, oninput: (e) => { editVals.qty = e.target.value; }, 'aria-label': `New quantity for order ${o.order_id}`, inputmode: 'numeric', size: 4 }) : fmtNum(o.qty)), num: true },
       { label: 'Filled', render: (o) => fmtNum(o.filled), num: true },
       { label: 'Working', render: (o) => fmtNum(o.leaves), num: true },
       { label: 'Status', render: (o) => o.status.replace('_', ' ') },
       { label: '', cls: 'actions', render: (o) => (editing === o.order_id
         ? h('span.row', h('button.btn.small.primary', { type: 'button', onclick: () => amend(o) }, 'Save'), h('button.btn.small.ghost', { type: 'button', onclick: () => { editing = null; renderAccount(); } }, 'Back'))
-        : h('span.row', h('button.btn.small.ghost', { type: 'button', 'aria-label': `Amend order ${o.order_id}`, onclick: () => { editing = o.order_id; editVals = {}; renderAccount(); const i = $('.amend-price', tabBody) || $('.amend-qty', tabBody); if (i) i.focus(); } }, 'Amend'),
+        : h('span.row', h('button.btn.small.ghost', { type: 'button', 'aria-label': `Amend order ${o.order_id}`, onclick: () => { editing = o.order_id; editVals = {}; renderAccount(); const i = $('.amend-price', tabBody) || $('.amend-stop', tabBody) || $('.amend-qty', tabBody); if (i) i.focus(); } }, 'Amend'),
           h('button.btn.small.danger', { type: 'button', 'aria-label': `Cancel order ${o.order_id}`, onclick: () => cancel(o) }, 'Cancel'))) },
     ], list, { empty: 'No open orders.', caption: 'Open orders', rowAttrs: (o) => ({ dataset: { order: o.order_id } }) }));
   }
@@ -366,9 +367,12 @@ export function createTrading(app, els, ctx) {
     const q = editVals.qty !== undefined ? String(editVals.qty).trim() : undefined;
     if (p !== undefined && p !== o.price) body.price = p;
     if (q !== undefined && q !== o.qty) body.qty = q;
+    const st = editVals.stop_price !== undefined ? String(editVals.stop_price).trim() : undefined;
+    if (st !== undefined && st !== o.stop_price) body.stop_price = st;
     if (!Object.keys(body).length) { editing = null; renderAccount(); return; }
     if (body.qty !== undefined && !/^[1-9]\d*$/.test(body.qty)) { orderSay('error', 'Quantity: a whole number of contracts, at least 1.'); return; }
     if (body.price !== undefined && !(parseFloat(body.price) > 0)) { orderSay('error', 'Price: a positive decimal.'); return; }
+    if (body.stop_price !== undefined && !(parseFloat(body.stop_price) > 0)) { orderSay('error', 'Stop price: a positive decimal.'); return; }
     try {
       const r = await request('PATCH', `/api/v1/orders/${o.order_id}`, { body, signed: true });
       editing = null;

@@ -207,7 +207,7 @@ test('an order placed in the ticket appears in open orders, is amended, then can
   await page.waitForFunction(() => /amended/.test(document.querySelector('#orders-msg').textContent));
   await page.waitForFunction((oid) => {
     const r = document.querySelector(`#account-panel tr[data-order="${oid}"]`);
-    return r && r.children[5].textContent.trim() === '2';
+    return r && r.children[6].textContent.trim() === '2';
   }, id);
   assert.match(await page.textContent('#orders-msg'), /priority kept/);
 
