@@ -54,6 +54,7 @@ fn kill9_child() {
             amount: Money(1_000_000_000),
         });
     }
+    let round = std::env::var("TOKEX_KILL9_ROUND").unwrap_or_default();
     let mut i: u64 = 0;
     loop {
         let side = if i.is_multiple_of(2) {
@@ -62,21 +63,22 @@ fn kill9_child() {
             Side::Sell
         };
         let price = inst.1 + (i % 7) as i64 - 3;
-        let o = h
-            .submit_blocking(Command::NewOrder(NewOrder::limit(
-                1 + (i % 2) as u32,
-                inst.0,
-                side,
-                price,
-                1,
-            )))
-            .expect("submit");
-        println!("ack {}", o.seq);
+        let cid = format!("r{round}-{i}");
+        let order =
+            NewOrder::limit(1 + (i % 2) as u32, inst.0, side, price, 1).with_client_id(&cid);
+        let o = h.submit_blocking(Command::NewOrder(order)).expect("submit");
+        let id = o.events.iter().find_map(|e| match e {
+            tokex_engine::Event::OrderAccepted { order_id, .. } => Some(order_id.0),
+            _ => None,
+        });
+        println!("ack {} {} {}", o.seq, cid, id.unwrap_or(0));
         i += 1;
     }
 }
 
-fn run_child(dir: &Path, acks_before_kill: usize) -> u64 {
+/// Runs the child until it has acknowledged `acks_before_kill` orders, then SIGKILLs it.
+/// Returns every acknowledgement: (seq, client order id, order id).
+fn run_child(dir: &Path, round: usize, acks_before_kill: usize) -> Vec<(u64, String, u64)> {
     let exe = std::env::current_exe().unwrap();
     let mut child = Proc::new(exe)
         .args([
@@ -87,59 +89,103 @@ fn run_child(dir: &Path, acks_before_kill: usize) -> u64 {
             "1",
         ])
         .env("TOKEX_KILL9_CHILD", dir)
+        .env("TOKEX_KILL9_ROUND", round.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn child");
     let out = BufReader::new(child.stdout.take().unwrap());
-    let mut last_ack = 0;
-    let mut n = 0;
+    let mut acks = Vec::new();
     for line in out.lines() {
         let line = line.unwrap();
-        if let Some(seq) = line.strip_prefix("ack ") {
-            last_ack = seq.trim().parse().unwrap();
-            n += 1;
-            if n >= acks_before_kill {
+        if let Some(rest) = line.strip_prefix("ack ") {
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            acks.push((
+                f[0].parse().unwrap(),
+                f[1].to_string(),
+                f[2].parse().unwrap(),
+            ));
+            if acks.len() >= acks_before_kill {
                 break;
             }
         }
     }
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
-    last_ack
+    acks
 }
 
 #[test]
 fn acknowledged_commands_survive_kill_9() {
     let base = std::env::temp_dir().join(format!("tokex-kill9-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    let mut acked = 0;
-    for (round, kill_after) in [40usize, 173, 311].into_iter().enumerate() {
-        let last = run_child(&base, kill_after);
+    let mut acked: Vec<(u64, String, u64)> = Vec::new();
+    // Ten kills at different moments (seeded, so a failure reproduces).
+    let mut x: u64 = 0x2545F4914F6CDD1D;
+    for round in 0..10 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let kill_after = 5 + (x % 120) as usize;
+        let acks = run_child(&base, round, kill_after);
         assert!(
-            last > acked,
-            "round {round}: the child acknowledged nothing new"
+            !acks.is_empty(),
+            "round {round}: the child acknowledged nothing"
         );
-        acked = last;
+        acked.extend(acks);
+        // Rebuild from the directory and collect every order the journal accepted.
+        let mut accepted: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut duplicates = Vec::new();
         let (engine, report) =
-            tokex_server::recovery::replay(&base.join("journal")).expect("replay after kill -9");
+            tokex_server::recovery::replay_with(&base.join("journal"), |_, _, _, events| {
+                for e in events {
+                    if let tokex_engine::Event::OrderAccepted {
+                        order_id,
+                        client_order_id: Some(c),
+                        ..
+                    } = e
+                    {
+                        if accepted.insert(c.to_string(), order_id.0).is_some() {
+                            duplicates.push(c.to_string());
+                        }
+                    }
+                }
+            })
+            .expect("replay after kill -9");
         assert!(
-            report.last_seq >= acked,
-            "round {round}: acknowledged seq {acked} lost, journal ends at {}",
-            report.last_seq
+            duplicates.is_empty(),
+            "round {round}: orders accepted twice: {duplicates:?}"
         );
+        for (seq, cid, id) in &acked {
+            assert!(
+                report.last_seq >= *seq,
+                "round {round}: acknowledged seq {seq} lost, journal ends at {}",
+                report.last_seq
+            );
+            assert_eq!(
+                accepted.get(cid),
+                Some(id),
+                "round {round}: acknowledged order {cid} (#{id}) missing after recovery"
+            );
+        }
         engine
             .check_invariants()
             .expect("invariants after recovery");
-        // Replaying twice gives the same state.
-        let (again, _) = tokex_server::recovery::replay(&base.join("journal")).unwrap();
-        assert_eq!(engine.state_hash(), again.state_hash());
     }
-    // The exchange starts on the crashed directory and keeps trading.
+    // The exchange starts on the crashed directory; its live state equals a fresh replay's.
     let ex = Exchange::start(&config(&base)).expect("restart");
+    let live = ex.handle.query_blocking(|e| e.state_hash()).unwrap();
     let o = ex.handle.submit_blocking(Command::Tick).unwrap();
-    assert!(o.seq > acked);
+    assert!(o.seq > acked.last().unwrap().0);
+    let live_after = ex.handle.query_blocking(|e| e.state_hash()).unwrap();
     ex.handle.shutdown();
     ex.thread.join().unwrap().unwrap();
+    let (replayed, _) = tokex_server::recovery::replay(&base.join("journal")).unwrap();
+    assert_eq!(
+        replayed.state_hash(),
+        live_after,
+        "live state and a fresh replay differ"
+    );
+    let _ = live;
     let _ = std::fs::remove_dir_all(&base);
 }
