@@ -53,8 +53,22 @@ function showConn() {
   }
 }
 
-const feed = new Feed((state) => { wsState = state; showConn(); });
-onNetwork((ok) => { if (restDown !== !ok) { restDown = !ok; showConn(); } });
+const feed = new Feed((state) => {
+  wsState = state;
+  if (state === 'live') restDown = false; // the server answers again
+  showConn();
+});
+
+// A REST request that found no server marks the connection down until one succeeds: probe the
+// clock every two seconds meanwhile, so the state clears even when nothing else asks.
+let probe = null;
+onNetwork((ok) => {
+  if (restDown === !ok) return;
+  restDown = !ok;
+  showConn();
+  clearInterval(probe);
+  if (restDown) probe = setInterval(() => { syncClock().then(() => { restDown = false; clearInterval(probe); showConn(); }).catch(() => {}); }, 2000);
+});
 
 // ----- session -------------------------------------------------------------------------------
 
@@ -135,7 +149,7 @@ const mounted = new Set();
 let current = null;
 
 function route() {
-  const parts = location.hash.replace(/^#\/?/, '').split('/');
+  const parts = location.hash.replace(/^#\/?/, '').split('?')[0].split('/');
   const name = views[parts[0]] ? parts[0] : 'market';
   const el = $(`#view-${name}`);
   if (!mounted.has(name)) {

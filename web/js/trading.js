@@ -343,9 +343,9 @@ export function createTrading(app, els, ctx) {
       { label: 'Instrument', render: (o) => h('a', { href: `#/market/${o.instrument}` }, o.instrument) },
       { label: 'Side', render: (o) => h('span', { class: o.side === 'buy' ? 'up' : 'down' }, o.side) },
       { label: 'Type', render: (o) => o.type.replace('_', ' ') + (o.time_in_force ? ` · ${o.time_in_force.toUpperCase()}` : '') },
-      { label: 'Stop', render: (o) => (editing === o.order_id && o.stop_price && o.status === 'pending_trigger' ? h('input.amend-stop', { value: editVals.stop_price ?? o.stop_price, oninput: (e) => { editVals.stop_price = e.target.value; }, 'aria-label': `New stop price for order ${o.order_id}`, inputmode: 'decimal', size: 7 }) : o.stop_price), num: true },
+      list.some((o) => o.stop_price) && { label: 'Stop', render: (o) => (editing === o.order_id && o.stop_price && o.status === 'pending_trigger' ? h('input.amend-stop', { value: editVals.stop_price ?? o.stop_price, oninput: (e) => { editVals.stop_price = e.target.value; }, 'aria-label': `New stop price for order ${o.order_id}`, inputmode: 'decimal', size: 7 }) : o.stop_price), num: true },
       { label: 'Price', render: (o) => (editing === o.order_id && o.price ? h('input.amend-price', { value: editVals.price ?? o.price, oninput: (e) => { editVals.price = e.target.value; }, 'aria-label': `New price for order ${o.order_id}`, inputmode: 'decimal', size: 7 }) : (o.price || 'market')), num: true },
-      { label: 'Qty', render: (o) => (editing === o.order_id ? h('input.amend-qty', { value: editVals.qty ?? o.qty, oninput: (e) => { editVals.qty = e.target.value; }, 'aria-label': `New quantity for order ${o.order_id}`, inputmode: 'numeric', size: 4 }) : fmtNum(o.qty)), num: true },
+      { label: 'Qty', cls: 'qty', render: (o) => (editing === o.order_id ? h('input.amend-qty', { value: editVals.qty ?? o.qty, oninput: (e) => { editVals.qty = e.target.value; }, 'aria-label': `New quantity for order ${o.order_id}`, inputmode: 'numeric', size: 4 }) : fmtNum(o.qty)), num: true },
       { label: 'Filled', render: (o) => fmtNum(o.filled), num: true },
       { label: 'Working', render: (o) => fmtNum(o.leaves), num: true },
       { label: 'Status', render: (o) => o.status.replace('_', ' ') },
@@ -353,7 +353,7 @@ export function createTrading(app, els, ctx) {
         ? h('span.row', h('button.btn.small.primary', { type: 'button', onclick: () => amend(o) }, 'Save'), h('button.btn.small.ghost', { type: 'button', onclick: () => { editing = null; renderAccount(); } }, 'Back'))
         : h('span.row', h('button.btn.small.ghost', { type: 'button', 'aria-label': `Amend order ${o.order_id}`, onclick: () => { editing = o.order_id; editVals = {}; renderAccount(); const i = $('.amend-price', tabBody) || $('.amend-stop', tabBody) || $('.amend-qty', tabBody); if (i) i.focus(); } }, 'Amend'),
           h('button.btn.small.danger', { type: 'button', 'aria-label': `Cancel order ${o.order_id}`, onclick: () => cancel(o) }, 'Cancel'))) },
-    ], list, { empty: 'No open orders.', caption: 'Open orders', rowAttrs: (o) => ({ dataset: { order: o.order_id } }) }));
+    ].filter(Boolean), list, { empty: 'No open orders.', caption: 'Open orders', rowAttrs: (o) => ({ dataset: { order: o.order_id } }) }));
   }
 
   function orderSay(kind, text) {
@@ -427,7 +427,7 @@ export function createTrading(app, els, ctx) {
     }
     const cur = inst ? inst.currency : 'USD';
     const b = balances.balances.find((x) => x.currency === cur);
-    const pos = inst && positions.find((x) => x.instrument === inst.symbol);
+    const pos = inst && positions.find((x) => x.instrument === inst.symbol && x.net !== '0');
     const item = (k, v, cls) => [h('dt', k), h('dd', { class: cls || '' }, v)];
     fill(els.summary,
       h('h2.ph', `Account ${app.session.account}`, h('span.muted.small', ` · ${cur}`)),

@@ -182,6 +182,36 @@ test('the ladder fills and updates; a click puts a price in the ticket', async (
   assert.equal(await page.evaluate(() => document.activeElement.name), 'qty', 'the quantity has the focus next');
 });
 
+test('the market view is keyboard reachable', async () => {
+  await page.evaluate(() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); });
+  const seen = [];
+  let price = null;
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('Tab');
+    const d = await page.evaluate(() => {
+      const e = document.activeElement;
+      return { tag: e.tagName, id: e.id, cls: e.className, name: e.getAttribute('name'), text: (e.textContent || '').trim().slice(0, 20), price: e.dataset && e.dataset.price };
+    });
+    seen.push(d);
+    if (d.cls === 'px' && d.price && !price) {
+      price = d.price;
+      await page.keyboard.press('Enter');
+      break;
+    }
+  }
+  assert.ok(seen.some((d) => d.tag === 'A' && d.text === 'Indexes'), 'the navigation');
+  assert.ok(seen.some((d) => d.id === 'product'), 'the product picker');
+  assert.ok(price, 'a price in the ladder');
+  // Enter on a price puts it in the ticket and moves to the quantity.
+  assert.equal(await page.inputValue('input[name=price]'), price);
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'qty');
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement.id === 'ticket-submit')) return;
+  }
+  assert.fail('the ticket button is reachable from the quantity');
+});
+
 test('signing in shows the account', async () => {
   await signIn(page, 'trader');
   await page.waitForSelector('.summary dl.kv');
@@ -207,7 +237,7 @@ test('an order placed in the ticket appears in open orders, is amended, then can
   await page.waitForFunction(() => /amended/.test(document.querySelector('#orders-msg').textContent));
   await page.waitForFunction((oid) => {
     const r = document.querySelector(`#account-panel tr[data-order="${oid}"]`);
-    return r && r.children[6].textContent.trim() === '2';
+    return r && r.querySelector('td.qty').textContent.trim() === '2';
   }, id);
   assert.match(await page.textContent('#orders-msg'), /priority kept/);
 
@@ -294,6 +324,13 @@ test('the hedge planner answers through the API', async () => {
   assert.match(await page.textContent('.hedge-out'), /The strip to buy/);
   assert.match(await page.textContent('.hedge-out'), /TKF/);
   await shot(page, 'hedge-laptop-light');
+  // A line's Trade link opens its month in the market view with the ticket filled in.
+  const link = page.locator('.hedge-out a', { hasText: 'Trade' }).first();
+  const href = await link.getAttribute('href');
+  const [, symbol, qty] = /#\/market\/([^?]+)\?side=buy&qty=(\d+)/.exec(href);
+  await link.click();
+  await page.waitForFunction((s) => document.querySelector('#month').value === s, symbol);
+  assert.equal(await page.inputValue('input[name=qty]'), qty);
 });
 
 test('the operator view lists accounts and instruments', async () => {
