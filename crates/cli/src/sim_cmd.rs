@@ -45,6 +45,10 @@ pub struct SimArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Write every command of the run to a journal in this directory (one design only), so
+    /// `tokex replay --data-dir` on its parent rebuilds the simulated market.
+    #[arg(long)]
+    journal: Option<PathBuf>,
 }
 
 /// What a run measured, per product.
@@ -103,12 +107,31 @@ fn run(args: &SimArgs, products_path: &PathBuf) -> Result<RunReport, String> {
     };
     let mut events = Vec::new();
     let start = ts(args.start);
+    // Optionally journal every command, so `tokex replay` can rebuild the run.
+    let mut journal = match &args.journal {
+        Some(dir) => Some(
+            tokex_journal::JournalWriter::open(tokex_journal::FsStorage, dir, Default::default())
+                .map_err(|e| format!("{}: {e}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let mut record = |t: Timestamp, cmd: &Command| {
+        if let Some(j) = journal.as_mut() {
+            j.append(&tokex_engine::codec::encode_command(t, cmd))
+                .expect("journal append");
+            if j.buffered_records() >= 10_000 {
+                j.commit().expect("journal commit");
+            }
+        }
+    };
     let apply = |engine: &mut Engine,
                  t: Timestamp,
                  cmd: &Command,
                  events: &mut Vec<Event>,
-                 report: &mut RunReport|
+                 report: &mut RunReport,
+                 record: &mut dyn FnMut(Timestamp, &Command)|
      -> bool {
+        record(t, cmd);
         events.clear();
         report.commands += 1;
         let ok = engine.apply_into(t, cmd, events).is_ok();
@@ -121,7 +144,14 @@ fn run(args: &SimArgs, products_path: &PathBuf) -> Result<RunReport, String> {
     let accounts: Vec<AccountId> = agents.iter().map(|a| a.account()).collect();
     // Bootstrap: index history, listings, phases; the fund and the participants.
     for cmd in sched.bootstrap(&engine, start) {
-        apply(&mut engine, start, &cmd, &mut events, &mut report);
+        apply(
+            &mut engine,
+            start,
+            &cmd,
+            &mut events,
+            &mut report,
+            &mut record,
+        );
     }
     let mut setup = vec![
         Command::CreateAccount {
@@ -163,7 +193,14 @@ fn run(args: &SimArgs, products_path: &PathBuf) -> Result<RunReport, String> {
         });
     }
     for cmd in &setup {
-        apply(&mut engine, start, cmd, &mut events, &mut report);
+        apply(
+            &mut engine,
+            start,
+            cmd,
+            &mut events,
+            &mut report,
+            &mut record,
+        );
     }
     let mut rng = Rng::new(args.seed);
     let step = args.step_secs.max(1) * 1_000_000_000;
@@ -175,11 +212,18 @@ fn run(args: &SimArgs, products_path: &PathBuf) -> Result<RunReport, String> {
         let due = sched.due(&engine, engine.now(), t);
         for (at, cmd) in due {
             let at = at.max(engine.now());
-            apply(&mut engine, at, &cmd, &mut events, &mut report);
+            apply(&mut engine, at, &cmd, &mut events, &mut report, &mut record);
             observe(&engine, &events, &mut report, &mut last_settle);
         }
         if engine.next_deadline().is_some_and(|d| d <= t) {
-            apply(&mut engine, t, &Command::Tick, &mut events, &mut report);
+            apply(
+                &mut engine,
+                t,
+                &Command::Tick,
+                &mut events,
+                &mut report,
+                &mut record,
+            );
             observe(&engine, &events, &mut report, &mut last_settle);
         }
         let view = MarketView::from_engine(&engine, &accounts);
@@ -189,6 +233,7 @@ fn run(args: &SimArgs, products_path: &PathBuf) -> Result<RunReport, String> {
         sample(&view, &engine, &mut report);
         for agent in agents.iter_mut() {
             for cmd in agent.act(&view, &mut rng) {
+                record(t, &cmd);
                 events.clear();
                 report.commands += 1;
                 match engine.apply_into(t, &cmd, &mut events) {
@@ -201,6 +246,15 @@ fn run(args: &SimArgs, products_path: &PathBuf) -> Result<RunReport, String> {
                 }
             }
         }
+    }
+    drop(record);
+    if let Some(j) = journal.as_mut() {
+        j.commit().map_err(|e| e.to_string())?;
+        eprintln!(
+            "journal: {} commands in {}",
+            j.durable_seq(),
+            args.journal.as_ref().expect("set").display()
+        );
     }
     engine
         .check_invariants()
@@ -436,6 +490,9 @@ fn print(reports: &[RunReport]) {
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<(), String> {
+    if args.journal.is_some() && args.compare.is_some() {
+        return Err("--journal records one design: leave out --compare".into());
+    }
     let designs = match &args.compare {
         Some(v) => v.clone(),
         None => vec![args.products.clone()],
