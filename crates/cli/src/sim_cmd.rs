@@ -247,7 +247,6 @@ fn run(args: &SimArgs, products_path: &PathBuf) -> Result<RunReport, String> {
             }
         }
     }
-    drop(record);
     if let Some(j) = journal.as_mut() {
         j.commit().map_err(|e| e.to_string())?;
         eprintln!(
