@@ -36,11 +36,21 @@ fn openapi_document_matches_the_router() {
     assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
     let paths = doc["paths"].as_object().expect("paths");
 
+    // The API's own routes and the web screen's (hedge planner, schedule, methodology).
     let routed: BTreeSet<(String, String)> = routes()
         .iter()
         .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .chain(
+            tokex_server::web_hedge::ROUTES
+                .iter()
+                .map(|(m, p)| (m.to_string(), p.to_string())),
+        )
         .collect();
-    assert_eq!(routed.len(), routes().len(), "a route registered twice");
+    assert_eq!(
+        routed.len(),
+        routes().len() + tokex_server::web_hedge::ROUTES.len(),
+        "a route registered twice"
+    );
     let mut documented = BTreeSet::new();
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
