@@ -24,7 +24,11 @@ pub const LIQUIDATION_THRESHOLD_BPS: i128 = 5_000;
 /// Notional margin of `contracts` at `price`, rounded up to the minor unit.
 fn margin_of(contracts: u64, price: Price, tick_value_minor: i64, bps: u32) -> i128 {
     let v = contracts as i128 * price.0 as i128 * tick_value_minor as i128 * bps as i128;
-    (v + 9_999).div_euclid(10_000)
+    // Nearly always fits in 64 bits, where division is an instruction rather than a call.
+    match i64::try_from(v + 9_999) {
+        Ok(n) => n.div_euclid(10_000) as i128,
+        Err(_) => (v + 9_999).div_euclid(10_000),
+    }
 }
 
 /// A hypothetical change of working quantity for the worst-case computation.
