@@ -1,4 +1,4 @@
-//! `tokex index …`: import, compute, show, verify, explain, synth-gpu.
+//! `tokex index …`: import, compute, show, verify, explain, methodology, synth-gpu.
 //!
 //! Inputs default to the repository's own copies: definitions in `config/indexes/`, the
 //! model-prices snapshot in `data/model-prices/snapshot.json`. Fixings are written as JSON
@@ -46,7 +46,8 @@ enum IndexCommand {
         #[arg(long, default_value = "fixings")]
         out: PathBuf,
     },
-    /// Show one fixing: value, status, constituents, weights, exclusions, hash.
+    /// Show one fixing: value, status, constituents, weights, exclusions, hash (and, with
+    /// --csv, write the history as a chart-ready CSV).
     Show {
         #[command(flatten)]
         sel: Selection,
@@ -59,6 +60,16 @@ enum IndexCommand {
         /// Print the raw JSON record.
         #[arg(long)]
         json: bool,
+        /// Also write a chart-ready CSV (date,value,status,<one column per method>) of the
+        /// fixings from --from to --to (default: the whole computed history).
+        #[arg(long)]
+        csv: Option<PathBuf>,
+        /// First date of the CSV.
+        #[arg(long, requires = "csv")]
+        from: Option<NaiveDate>,
+        /// Last date of the CSV.
+        #[arg(long, requires = "csv")]
+        to: Option<NaiveDate>,
     },
     /// Verify fixings: recompute each from its own record (bit for bit) and, with the data,
     /// recompute the whole history from the inputs and compare hashes.
@@ -74,8 +85,21 @@ enum IndexCommand {
         #[arg(long)]
         records_only: bool,
     },
-    /// Print the methodology page generated from a definition (Markdown).
+    /// Explain why one fixing is what it is: the constituents with their prices and weights,
+    /// the exclusions with reasons, and the arithmetic that gives the value. The record is
+    /// verified first.
     Explain {
+        #[command(flatten)]
+        sel: Selection,
+        /// Fixing date (default: the last one in the file).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Directory holding <INDEX>.jsonl.
+        #[arg(long, default_value = "fixings")]
+        fixings: PathBuf,
+    },
+    /// Print the methodology page generated from a definition (Markdown).
+    Methodology {
         #[command(flatten)]
         sel: Selection,
     },
@@ -101,7 +125,8 @@ struct Selection {
     /// Definition directory.
     #[arg(long, default_value = "config/indexes")]
     config: PathBuf,
-    /// Index id(s) (default: all definitions in the directory; `show` and `explain` take one).
+    /// Index id(s) (default: all definitions in the directory; `show`, `explain` and
+    /// `methodology` take one).
     #[arg(long = "index")]
     index: Vec<String>,
 }
@@ -363,16 +388,17 @@ pub fn run(args: IndexArgs) -> Result<(), String> {
             date,
             fixings,
             json,
+            csv,
+            from,
+            to,
         } => {
             let def = one(&sel)?;
             let fx = read_fixings(&fixings, &def.id)?;
-            let f = match date {
-                Some(d) => fx
-                    .iter()
-                    .find(|f| f.date == d)
-                    .ok_or_else(|| format!("no {} fixing for {d}", def.id))?,
-                None => fx.last().ok_or("no fixings in the file")?,
-            };
+            let f = pick(&def, &fx, date)?;
+            if let Some(path) = &csv {
+                let n = write_csv(&def, &fx, from, to, path)?;
+                eprintln!("wrote {n} fixings to {}", path.display());
+            }
             if json {
                 println!(
                     "{}",
@@ -434,7 +460,15 @@ pub fn run(args: IndexArgs) -> Result<(), String> {
             }
             Ok(())
         }
-        IndexCommand::Explain { sel } => {
+        IndexCommand::Explain { sel, date, fixings } => {
+            let def = one(&sel)?;
+            let fx = read_fixings(&fixings, &def.id)?;
+            let f = pick(&def, &fx, date)?;
+            verify_fixing(f, &def).map_err(|e| format!("the record does not verify: {e}"))?;
+            explain_fixing(&def, f);
+            Ok(())
+        }
+        IndexCommand::Methodology { sel } => {
             let def = one(&sel)?;
             print!("{}", methodology_markdown(&def));
             Ok(())
@@ -463,6 +497,271 @@ pub fn run(args: IndexArgs) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The fixing of `date`, or the last one.
+fn pick<'a>(
+    def: &IndexDefinition,
+    fx: &'a [Fixing],
+    date: Option<NaiveDate>,
+) -> Result<&'a Fixing, String> {
+    match date {
+        Some(d) => fx
+            .iter()
+            .find(|f| f.date == d)
+            .ok_or_else(|| format!("no {} fixing for {d}", def.id)),
+        None => fx.last().ok_or_else(|| "no fixings in the file".into()),
+    }
+}
+
+/// Writes `date,value,status,<method>…` for the fixings in [from, to]; returns the row count.
+fn write_csv(
+    def: &IndexDefinition,
+    fx: &[Fixing],
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    path: &Path,
+) -> Result<usize, String> {
+    let mut out = String::from("date,value,status");
+    for m in &def.methods {
+        out.push(',');
+        out.push_str(m.as_str());
+    }
+    out.push('\n');
+    let mut n = 0;
+    for f in fx
+        .iter()
+        .filter(|f| from.is_none_or(|d| f.date >= d) && to.is_none_or(|d| f.date <= d))
+    {
+        let status = match f.status {
+            FixingStatus::Ok => "ok",
+            FixingStatus::InsufficientData => "insufficient_data",
+        };
+        let cell = |v: Option<tokex_index::Decimal>| v.map(|x| x.to_string()).unwrap_or_default();
+        out.push_str(&format!("{},{},{status}", f.date, cell(f.value)));
+        for m in &def.methods {
+            out.push(',');
+            out.push_str(&cell(f.value_of(*m)));
+        }
+        out.push('\n');
+        n += 1;
+    }
+    std::fs::write(path, out).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(n)
+}
+
+/// Why a fixing is what it is, from its (verified) record.
+fn explain_fixing(def: &IndexDefinition, f: &Fixing) {
+    use tokex_index::{Decimal, Method, PriceState};
+    println!(
+        "{} {} at {}: {} = {} {}  ({})",
+        f.index_id,
+        f.date,
+        f.fixing_time.format("%H:%M UTC"),
+        f.method.as_str(),
+        fmt_opt(f.value),
+        def.unit,
+        match f.status {
+            FixingStatus::Ok => "ok".to_string(),
+            FixingStatus::InsufficientData => "insufficient data".to_string(),
+        }
+    );
+    if let Some(b) = &f.audit.basket {
+        println!(
+            "\nBasket: rebalanced {} (review at {}), membership from {}, weights: {}, \
+             caps {} per model / {} per provider, blend input:output {}:{}",
+            b.rebalance_date,
+            b.review_time.format("%Y-%m-%d %H:%M UTC"),
+            b.membership_effective_from,
+            b.weights_source,
+            b.model_cap,
+            b.provider_cap,
+            b.blend_input,
+            b.blend_output
+        );
+    }
+    if let Some(x) = &f.audit.fx {
+        println!(
+            "FX: {} {} ({}); every price below is converted",
+            x.pair, x.rate, x.label
+        );
+    }
+    if !f.audit.constituents.is_empty() {
+        println!(
+            "\n  {:<36} {:>8} {:>9} {:>12} {:>12} {:>14}  how the price was set",
+            "constituent", "share", "weight", "ref price", "price", "w × price"
+        );
+        for c in &f.audit.constituents {
+            let how = match c.state {
+                PriceState::Fresh => {
+                    let used: Vec<String> = c
+                        .quotes
+                        .iter()
+                        .filter(|q| q.used)
+                        .map(|q| format!("{} {}", q.source, q.blended.round_dp(6)))
+                        .collect();
+                    let unused = c.quotes.iter().filter(|q| !q.used).count();
+                    format!(
+                        "median of {} quote(s): {}{}",
+                        used.len(),
+                        used.join(", "),
+                        if unused > 0 {
+                            format!(" ({unused} excluded)")
+                        } else {
+                            String::new()
+                        }
+                    )
+                }
+                PriceState::Carried { since } => format!("carried from {since}"),
+                PriceState::Left => "left the basket (carry-forward expired)".into(),
+            };
+            println!(
+                "  {:<36} {:>8} {:>8}% {:>12} {:>12} {:>14}  {how}",
+                c.model.to_string(),
+                c.share,
+                (c.weight * Decimal::from(100)).round_dp(4),
+                c.reference_price.round_dp(6),
+                fmt_opt(c.price.map(|p| p.round_dp(6))),
+                fmt_opt(c.price.map(|p| (p * c.weight).round_dp(6)))
+            );
+        }
+    }
+    if let Some(g) = &f.audit.gpu {
+        let mut kept: Vec<_> = g.kept.iter().collect();
+        kept.sort_by_key(|q| q.normalised);
+        let total: Decimal = kept.iter().map(|q| q.weight).sum();
+        println!(
+            "\n  {:<24} {:<10} {:>8} {:>7} {:>11} {:>5} {:>10} {:>7}  observation",
+            "contributor", "lease", "price", "factor", "normalised", "GPUs", "weight", "cum %"
+        );
+        let mut cum = Decimal::ZERO;
+        for q in kept {
+            cum += q.weight;
+            println!(
+                "  {:<24} {:<10} {:>8} {:>7} {:>11} {:>5} {:>10} {:>6}%  {}",
+                q.provider,
+                format!("{:?}", q.lease),
+                q.price.round_dp(4),
+                q.factor,
+                q.normalised.round_dp(4),
+                q.gpu_count,
+                q.weight.round_dp(4),
+                if total.is_zero() {
+                    Decimal::ZERO
+                } else {
+                    (cum / total * Decimal::from(100)).round_dp(1)
+                },
+                q.origin
+            );
+        }
+    }
+    if f.audit.exclusions.is_empty() {
+        println!("\nExclusions: none");
+    } else {
+        println!("\nExclusions ({}):", f.audit.exclusions.len());
+        for e in &f.audit.exclusions {
+            println!(
+                "  {:<36} {:<20} {:<22} {}",
+                e.subject,
+                e.source.as_deref().unwrap_or(""),
+                format!("{:?}", e.reason),
+                e.detail
+            );
+        }
+    }
+    for n in &f.audit.notes {
+        println!("Note: {n}");
+    }
+    println!("\nArithmetic:");
+    let decimals = f.audit.decimals;
+    if f.status == FixingStatus::InsufficientData {
+        println!(
+            "  too few valid inputs for this fixing: {}",
+            match f.audit.carried_from {
+                Some(d) => format!("the value of {d} is carried, flagged"),
+                None => "no earlier value to carry, nothing is published".into(),
+            }
+        );
+    }
+    if let Some(g) = &f.audit.gpu {
+        println!(
+            "  {} observations in the window from {}, {} trimmed at each end, {} kept",
+            g.observations_in_window,
+            g.window_from.format("%Y-%m-%d %H:%M UTC"),
+            g.trim_count_each_end,
+            g.kept.len()
+        );
+        for (p, s) in &g.contributor_scales {
+            println!("  contributor cap: {p} volumes × {}", s.round_dp(6));
+        }
+        if f.status == FixingStatus::Ok {
+            let items: Vec<(Decimal, Decimal)> =
+                g.kept.iter().map(|q| (q.normalised, q.weight)).collect();
+            let total: Decimal = items.iter().map(|(_, w)| *w).sum();
+            let m = tokex_index::gci::weighted_median(&items);
+            println!(
+                "  weighted median of {} normalised prices (price × lease factor), total weight {} \
+                 → {} → published {}",
+                items.len(),
+                total.round_dp(6),
+                m,
+                tokex_index::num::round_publish(m, decimals)
+            );
+        }
+    }
+    if f.audit.basket.is_some() && f.status == FixingStatus::Ok {
+        let s = tokex_index::TokenSums::of(&f.audit.constituents);
+        println!(
+            "  over the {} priced constituents: Σw·p = {}, Σw = {}, Σw·ref = {}",
+            s.priced,
+            s.weighted_prices.round_dp(12),
+            s.weights.round_dp(12),
+            s.weighted_references.round_dp(12)
+        );
+        for mv in &f.values {
+            match mv.method {
+                Method::Average => {
+                    let x = s.average();
+                    println!(
+                        "  average = Σw·p / Σw = {} / {} = {} → {}",
+                        s.weighted_prices.round_dp(12),
+                        s.weights.round_dp(12),
+                        x,
+                        tokex_index::num::round_publish(x, decimals)
+                    );
+                }
+                Method::Chained => {
+                    if let Some(c) = &f.audit.chain {
+                        let x = s.chained(c.link_level);
+                        println!(
+                            "  chained = link × Σw·p / Σw·ref = {} × {} / {} = {} → {}  \
+                             (link set at the review of {})",
+                            c.link_level.round_dp(12),
+                            s.weighted_prices.round_dp(12),
+                            s.weighted_references.round_dp(12),
+                            x,
+                            tokex_index::num::round_publish(x, decimals),
+                            c.link_date
+                        );
+                    }
+                }
+                Method::WeightedMedian => {}
+            }
+        }
+    }
+    println!(
+        "  published: {} (rounded to {decimals} decimals, half away from zero); settlement method {}",
+        f.values
+            .iter()
+            .map(|v| format!("{} {}", v.method.as_str(), fmt_opt(v.value)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        f.method.as_str()
+    );
+    println!(
+        "\nRecord verified (definition v{}, method {}), hash {}",
+        f.audit.definition_version, f.audit.method_version, f.audit.hash
+    );
 }
 
 fn print_fixing(def: &IndexDefinition, f: &Fixing) {

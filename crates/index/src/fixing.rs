@@ -418,24 +418,58 @@ pub fn blend(input: Decimal, output: Decimal, a: Decimal, b: Decimal) -> Decimal
     (input * a + output * b) / (a + b)
 }
 
+/// The sums a token value is made of, over the constituents with a price: the published
+/// values are `average = Σw·p / Σw` and `chained = link × Σw·p / Σw·ref`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenSums {
+    /// Constituents with a price (fresh or carried).
+    pub priced: usize,
+    /// Σ weight × price.
+    pub weighted_prices: Decimal,
+    /// Σ weight.
+    pub weights: Decimal,
+    /// Σ weight × reference price (the chained index's base for this basket).
+    pub weighted_references: Decimal,
+}
+
+impl TokenSums {
+    pub fn of(constituents: &[ConstituentAudit]) -> TokenSums {
+        let valid: Vec<&ConstituentAudit> =
+            constituents.iter().filter(|c| c.price.is_some()).collect();
+        sums(&valid)
+    }
+
+    /// Σw·p / Σw.
+    pub fn average(&self) -> Decimal {
+        self.weighted_prices / self.weights
+    }
+
+    /// link × (Σw·p / Σw·ref).
+    pub fn chained(&self, link: Decimal) -> Decimal {
+        link * (self.weighted_prices / self.weighted_references)
+    }
+}
+
+fn sums(valid: &[&ConstituentAudit]) -> TokenSums {
+    TokenSums {
+        priced: valid.len(),
+        weighted_prices: valid
+            .iter()
+            .map(|c| c.weight * c.price.expect("valid"))
+            .sum(),
+        weights: valid.iter().map(|c| c.weight).sum(),
+        weighted_references: valid.iter().map(|c| c.weight * c.reference_price).sum(),
+    }
+}
+
 /// Σ w·p / Σ w over constituents with a price.
 pub(crate) fn average(valid: &[&ConstituentAudit]) -> Decimal {
-    let num: Decimal = valid
-        .iter()
-        .map(|c| c.weight * c.price.expect("valid"))
-        .sum();
-    let den: Decimal = valid.iter().map(|c| c.weight).sum();
-    num / den
+    sums(valid).average()
 }
 
 /// link × Σ w·p / Σ w·ref over constituents with a price.
 pub(crate) fn chained(link: Decimal, valid: &[&ConstituentAudit]) -> Decimal {
-    let num: Decimal = valid
-        .iter()
-        .map(|c| c.weight * c.price.expect("valid"))
-        .sum();
-    let den: Decimal = valid.iter().map(|c| c.weight * c.reference_price).sum();
-    link * (num / den)
+    sums(valid).chained(link)
 }
 
 fn recompute_gpu(f: &Fixing) -> Result<Vec<(Method, Option<Decimal>)>, String> {

@@ -44,7 +44,8 @@ pub use compute::{
 };
 pub use definition::{DefinitionError, IndexDefinition, IndexKind, Method};
 pub use fixing::{
-    verify_fixing, ExclusionReason, Fixing, FixingAudit, FixingStatus, PriceState, VerifyError,
+    verify_fixing, ExclusionReason, Fixing, FixingAudit, FixingStatus, PriceState, TokenSums,
+    VerifyError,
 };
 pub use gci::synthetic_gpu_observations;
 pub use import::ImportError;
