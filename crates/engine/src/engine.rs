@@ -426,9 +426,16 @@ impl Engine {
     }
 
     fn limits_msg(&self, inst: &InstrumentState, p: Price) -> String {
+        // Prices in the instrument's own decimals, as the trader wrote them.
+        let show = |t: Price| match tokex_types::decimal::Decimal::parse(&inst.spec.tick_size) {
+            Ok(tick) => tokex_types::decimal::Decimal::times(tick, t.0 as i128).to_string(),
+            Err(_) => format!("{} ticks", t.0),
+        };
         format!(
-            "price {} is outside today's limits {}..={} (ticks of {})",
-            p.0, inst.lower_limit.0, inst.upper_limit.0, inst.spec.tick_size
+            "price {} is outside today's limits {} to {}",
+            show(p),
+            show(inst.lower_limit),
+            show(inst.upper_limit)
         )
     }
 
