@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench_load_cmd;
 mod client_cmd;
 mod hedge_cmd;
 mod index_cmd;
@@ -33,7 +34,7 @@ enum Command {
     /// The market simulator: agents trading the real core through sessions, settlements and
     /// expiries; compare two contract designs with --compare a.toml b.toml.
     Sim(sim_cmd::SimArgs),
-    /// Token price and GPU compute indexes: import, compute, show, verify, explain.
+    /// Token price and GPU compute indexes: import, compute, show, verify, explain, methodology.
     Index(index_cmd::IndexArgs),
     /// Hedge planner for token buyers: a forecast or usage exports to a strip of futures,
     /// scenarios, basis risk and a backtest on the real history.
@@ -52,6 +53,8 @@ enum Command {
     Balances(client_cmd::AccountArgs),
     /// API keys: create (online, or offline into a data directory), list, revoke.
     Keys(client_cmd::KeysArgs),
+    /// Load generator: signed clients placing and cancelling orders on a running exchange.
+    BenchLoad(bench_load_cmd::BenchLoadArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
         Command::Positions(args) => client_cmd::positions(args),
         Command::Balances(args) => client_cmd::balances(args),
         Command::Keys(args) => client_cmd::keys(args),
+        Command::BenchLoad(args) => bench_load_cmd::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
