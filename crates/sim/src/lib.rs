@@ -8,8 +8,8 @@
 //!
 //! - [`MarketMaker`]: two-sided quotes around a fair value with inventory skew, moved by
 //!   amendments (the bulk of an exchange's message flow).
-//! - [`Hedger`]: an AI buyer locking in cost: buys small strips across the next months.
-//! - [`Provider`]: a seller of capacity (a model provider or GPU owner) selling forward.
+//! - [`StripTrader`]: buying, an AI buyer locking in cost with small strips across the next
+//!   months; selling, a model provider or GPU owner selling forward.
 //! - [`NoiseTrader`]: random small limit and market orders.
 //! - [`Momentum`]: follows the recent move.
 
@@ -283,15 +283,18 @@ impl SideHint for Amend {
     }
 }
 
-/// Buys a strip of the next months now and then: the AI buyer locking in cost.
-pub struct Hedger {
+/// Trades a strip of the next months now and then, taking the best opposite price: on the
+/// buy side the AI buyer locking in cost (a hedger), on the sell side a model provider or GPU
+/// owner locking in revenue.
+pub struct StripTrader {
     pub account: AccountId,
+    pub side: Side,
     pub products: Vec<String>,
     pub months: usize,
     pub per_mille: u64,
 }
 
-impl Agent for Hedger {
+impl Agent for StripTrader {
     fn account(&self) -> AccountId {
         self.account
     }
@@ -306,38 +309,11 @@ impl Agent for Hedger {
                 i.trading && i.month_index < self.months && self.products.contains(&i.product)
             })
             .filter_map(|i| {
-                i.best_ask
-                    .map(|a| limit(self.account, i.id, Side::Buy, a, qty, TimeInForce::Ioc))
-            })
-            .collect()
-    }
-}
-
-/// Sells forward now and then: a provider or compute owner locking in revenue.
-pub struct Provider {
-    pub account: AccountId,
-    pub products: Vec<String>,
-    pub months: usize,
-    pub per_mille: u64,
-}
-
-impl Agent for Provider {
-    fn account(&self) -> AccountId {
-        self.account
-    }
-    fn act(&mut self, view: &MarketView, rng: &mut Rng) -> Vec<Command> {
-        if !rng.chance(self.per_mille) {
-            return Vec::new();
-        }
-        let qty = rng.range(1, 3) as u64;
-        view.instruments
-            .iter()
-            .filter(|i| {
-                i.trading && i.month_index < self.months && self.products.contains(&i.product)
-            })
-            .filter_map(|i| {
-                i.best_bid
-                    .map(|b| limit(self.account, i.id, Side::Sell, b, qty, TimeInForce::Ioc))
+                let opposite = match self.side {
+                    Side::Buy => i.best_ask,
+                    Side::Sell => i.best_bid,
+                };
+                opposite.map(|p| limit(self.account, i.id, self.side, p, qty, TimeInForce::Ioc))
             })
             .collect()
     }
@@ -477,26 +453,30 @@ pub fn demo_population(first: u32, n_mm: u32) -> Vec<Box<dyn Agent>> {
         )));
     }
     let tokens = vec!["TKF".to_string(), "TKS".to_string(), "TKE".to_string()];
-    v.push(Box::new(Hedger {
+    v.push(Box::new(StripTrader {
         account: next(),
+        side: Side::Buy,
         products: tokens.clone(),
         months: 6,
         per_mille: 60,
     }));
-    v.push(Box::new(Hedger {
+    v.push(Box::new(StripTrader {
         account: next(),
+        side: Side::Buy,
         products: vec!["TKC".into(), "GPU".into()],
         months: 4,
         per_mille: 40,
     }));
-    v.push(Box::new(Provider {
+    v.push(Box::new(StripTrader {
         account: next(),
+        side: Side::Sell,
         products: tokens,
         months: 6,
         per_mille: 50,
     }));
-    v.push(Box::new(Provider {
+    v.push(Box::new(StripTrader {
         account: next(),
+        side: Side::Sell,
         products: vec!["GPU".into(), "TKC".into()],
         months: 4,
         per_mille: 40,
