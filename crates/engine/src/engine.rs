@@ -749,15 +749,7 @@ impl Engine {
                 cur.side,
                 leaves.0 as i64 - cur.leaves.0 as i64,
             );
-            out.push(Event::OrderAmended {
-                order_id: w.id,
-                account: a.account,
-                instrument: a.instrument,
-                price: Some(price),
-                stop_price: None,
-                leaves,
-                priority_kept: true,
-            });
+            out.push(amended(a, w.id, price, leaves, true));
             return Ok(());
         }
         if !crosses {
@@ -774,15 +766,7 @@ impl Engine {
                     leaves.0 as i64 - cur.leaves.0 as i64,
                 );
             }
-            out.push(Event::OrderAmended {
-                order_id: w.id,
-                account: a.account,
-                instrument: a.instrument,
-                price: Some(price),
-                stop_price: None,
-                leaves,
-                priority_kept: false,
-            });
+            out.push(amended(a, w.id, price, leaves, false));
             out.push(Event::OrderRested {
                 order_id: w.id,
                 instrument: a.instrument,
@@ -802,15 +786,7 @@ impl Engine {
             removed.side,
             -(removed.leaves.0 as i64),
         );
-        out.push(Event::OrderAmended {
-            order_id: w.id,
-            account: a.account,
-            instrument: a.instrument,
-            price: Some(price),
-            stop_price: None,
-            leaves,
-            priority_kept: false,
-        });
+        out.push(amended(a, w.id, price, leaves, false));
         let tif = match removed.tag & tag::TIF_MASK {
             tag::TIF_GFD => TimeInForce::Gfd,
             tag::TIF_GTD => TimeInForce::Gtd(
@@ -1147,6 +1123,19 @@ impl Engine {
         };
         self.apply_into(self.st.now, &cmd, &mut Vec::new())
             .expect("open account");
+    }
+}
+
+/// The event of a limit order's amendment.
+fn amended(a: &Amend, id: OrderId, price: Price, leaves: Qty, priority_kept: bool) -> Event {
+    Event::OrderAmended {
+        order_id: id,
+        account: a.account,
+        instrument: a.instrument,
+        price: Some(price),
+        stop_price: None,
+        leaves,
+        priority_kept,
     }
 }
 
