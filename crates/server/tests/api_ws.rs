@@ -1,6 +1,8 @@
 //! The WebSocket API over loopback: snapshot then sequenced updates per channel, private
-//! channels behind a signed login and limited to the account, and a slow consumer cut off
-//! with a reason while the engine carries on.
+//! channels behind a signed login and limited to the account, a slow consumer cut off with a
+//! reason while the engine carries on, and cancel-on-disconnect: an opted-in connection's
+//! account orders are cancelled (by a journaled mass cancel) when it closes in any way, and
+//! only when no other opted-in connection of the account still covers them.
 
 mod api_support;
 use api_support::*;
@@ -338,7 +340,10 @@ fn a_slow_consumer_is_cut_off_and_the_engine_carries_on() {
         .rescaled(3)
         .unwrap() as i64;
     let mut ws = connect(&s);
-    assert_eq!(login(&s, &mut ws, &k1)["type"], "authenticated");
+    let ok = login_cod(&mut ws, &k1, json!(true));
+    assert_eq!(ok["cancel_on_disconnect"]["enabled"], true, "{ok}");
+    // A resting order the cut-off must cancel (far above the flood's buys).
+    let resting = place(&s, &k1, &sym_of(&s), "sell", &add_ticks(&reference, 5), "1");
     send(&mut ws, json!({"op": "subscribe", "channel": "orders"}));
     assert_eq!(next(&mut ws)["type"], "snapshot");
     // Flood: IOC buys with nothing to fill them, each one an update on the orders channel,
@@ -397,6 +402,244 @@ fn a_slow_consumer_is_cut_off_and_the_engine_carries_on() {
             .any(|l| l.starts_with("tokex_ws_slow_disconnects_total ") && !l.ends_with(" 0")),
         "{m}"
     );
-    // The exchange still answers.
+    // The exchange still answers, and the cut-off cancelled the opted-in account's order.
     assert_eq!(s.call(&k1, "GET", "/api/v1/balances", "").status, 200);
+    wait_cancelled(&s, &k1, &resting);
+}
+
+// ----- cancel on disconnect ------------------------------------------------------------------
+
+fn sym_of(s: &Server) -> String {
+    s.tkf().0
+}
+
+/// Logs in with a `cancel_on_disconnect` field; answers the `authenticated` reply.
+fn login_cod(ws: &mut Ws, key: &(String, String), cod: Value) -> Value {
+    let ts = tokex_server::api::auth::now_ms();
+    let sig = tokex_server::api::auth::sign_with_secret(&key.1, ts, "GET", "/api/v1/ws", b"");
+    send(
+        ws,
+        json!({"op": "auth", "key": key.0, "timestamp": ts, "signature": sig, "cancel_on_disconnect": cod}),
+    );
+    next(ws)
+}
+
+/// Places a resting limit order over REST; answers its id.
+fn place(
+    s: &Server,
+    key: &(String, String),
+    sym: &str,
+    side: &str,
+    price: &str,
+    qty: &str,
+) -> String {
+    let r = s.call(
+        key,
+        "POST",
+        "/api/v1/orders",
+        &json!({"instrument": sym, "side": side, "price": price, "qty": qty}).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["order"]["status"], "working", "{}", r.text);
+    r.body["order"]["order_id"].as_str().unwrap().to_string()
+}
+
+/// (status, cancel_reason) of an order, as REST shows it.
+fn order_state(s: &Server, key: &(String, String), id: &str) -> (String, Value) {
+    let r = s.call(key, "GET", &format!("/api/v1/orders/{id}"), "");
+    assert_eq!(r.status, 200, "{}", r.text);
+    (
+        r.body["status"].as_str().unwrap_or("").to_string(),
+        r.body["cancel_reason"].clone(),
+    )
+}
+
+fn wait_cancelled(s: &Server, key: &(String, String), id: &str) {
+    s.eventually(&format!("order {id} cancelled"), || {
+        order_state(s, key, id).0 == "cancelled"
+    });
+    assert_eq!(
+        order_state(s, key, id),
+        ("cancelled".to_string(), json!("mass_cancel"))
+    );
+}
+
+/// Waits long enough for a wrongly fired cancel to show, then checks the order still works.
+fn still_working(s: &Server, key: &(String, String), id: &str) {
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(order_state(s, key, id).0, "working", "order {id}");
+}
+
+/// A client close: close frame, then the server's reply.
+fn close(mut ws: Ws) {
+    ws.close(None).unwrap();
+    loop {
+        match ws.read() {
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[test]
+fn cancel_on_disconnect_cancels_the_accounts_orders_when_the_socket_closes() {
+    let s = Server::start();
+    let k1 = s.trader(1, "trader", "1000000");
+    let k2 = s.trader(2, "trader", "1000000");
+    let (sym, reference, _, _) = s.tkf();
+
+    let mut ws1 = connect(&s);
+    let ok = login_cod(&mut ws1, &k1, json!(true));
+    assert_eq!(
+        (
+            ok["type"].as_str(),
+            ok["cancel_on_disconnect"]["enabled"].as_bool(),
+            ok["cancel_on_disconnect"]["account"].as_u64(),
+            ok["cancel_on_disconnect"]["instruments"].is_null(),
+            ok["cancel_on_disconnect"]["connections"].as_u64(),
+        ),
+        (Some("authenticated"), Some(true), Some(1), true, Some(1)),
+        "{ok}"
+    );
+    // Account 2 logs in without opting in.
+    let mut ws2 = connect(&s);
+    let ok2 = login(&s, &mut ws2, &k2);
+    assert_eq!(ok2["cancel_on_disconnect"], false, "{ok2}");
+
+    let b1 = place(&s, &k1, &sym, "buy", &add_ticks(&reference, -5), "2");
+    let a1 = place(&s, &k1, &sym, "sell", &add_ticks(&reference, 5), "3");
+    let b2 = place(&s, &k2, &sym, "buy", &add_ticks(&reference, -6), "4");
+    still_working(&s, &k1, &b1);
+
+    close(ws1);
+    wait_cancelled(&s, &k1, &b1);
+    wait_cancelled(&s, &k1, &a1);
+    assert_eq!(order_state(&s, &k2, &b2).0, "working", "not account 1's");
+
+    // Without the opt-in, closing leaves the orders alone.
+    close(ws2);
+    still_working(&s, &k2, &b2);
+
+    // The cancel went through the journal: a replay of it gives the live state.
+    let live = s.state_hash();
+    let (replayed, _) = tokex_server::recovery::replay(&s.config.journal_dir()).unwrap();
+    assert_eq!(replayed.state_hash(), live);
+    let book = s.get(&format!("/api/v1/instruments/{sym}/book"));
+    assert_eq!(book.body["asks"], json!([]), "{}", book.text);
+}
+
+#[test]
+fn cancel_on_disconnect_on_an_abrupt_drop_and_on_a_silent_client() {
+    let s = Server::start();
+    let k1 = s.trader(1, "trader", "1000000");
+    let (sym, reference, _, _) = s.tkf();
+
+    // Opt in after the login, for one instrument; then the TCP connection just ends (no close
+    // frame).
+    let mut ws = connect(&s);
+    assert_eq!(login(&s, &mut ws, &k1)["type"], "authenticated");
+    send(
+        &mut ws,
+        json!({"op": "cancel_on_disconnect", "enabled": true, "instruments": [sym]}),
+    );
+    let r = next(&mut ws);
+    assert_eq!(
+        (
+            r["type"].as_str(),
+            r["enabled"].as_bool(),
+            r["channel"].as_str()
+        ),
+        (Some("cancel_on_disconnect"), Some(true), Some("session")),
+        "{r}"
+    );
+    assert_eq!(r["instruments"], json!([sym]), "{r}");
+    let o1 = place(&s, &k1, &sym, "buy", &add_ticks(&reference, -5), "1");
+    still_working(&s, &k1, &o1);
+    ws.get_mut().shutdown(std::net::Shutdown::Both).unwrap();
+    drop(ws);
+    wait_cancelled(&s, &k1, &o1);
+
+    // A client that goes silent (the network vanished without a FIN) is closed after its
+    // timeout, and that close cancels too.
+    let mut ws = connect(&s);
+    let ok = login_cod(&mut ws, &k1, json!({"timeout_secs": 1}));
+    assert_eq!(ok["cancel_on_disconnect"]["timeout_secs"], 1, "{ok}");
+    let o2 = place(&s, &k1, &sym, "sell", &add_ticks(&reference, 5), "1");
+    let t0 = Instant::now();
+    let frame = loop {
+        match ws.read() {
+            Ok(Message::Close(f)) => break f.expect("a close frame with a reason"),
+            Ok(_) => {}
+            Err(e) => panic!("no close frame: {e}"),
+        }
+    };
+    assert!(frame.reason.as_str().contains("idle for 1 s"), "{frame:?}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    wait_cancelled(&s, &k1, &o2);
+}
+
+#[test]
+fn cancel_on_disconnect_waits_for_the_last_connection_covering_the_order() {
+    let s = Server::start();
+    let k1 = s.trader(1, "trader", "1000000");
+    let list = s.get("/api/v1/instruments?product=TKF");
+    let inst = |i: usize, k: &str| list.body["instruments"][i][k].as_str().unwrap().to_string();
+    let (sa, ra) = (inst(0, "symbol"), inst(0, "reference_price"));
+    let (sb, rb) = (inst(1, "symbol"), inst(1, "reference_price"));
+
+    // Errors first: no login, an unknown instrument, a bad timeout. None opts in.
+    let mut ws = connect(&s);
+    send(
+        &mut ws,
+        json!({"op": "cancel_on_disconnect", "enabled": true}),
+    );
+    assert_eq!(next(&mut ws)["code"], "UNAUTHENTICATED");
+    let bad = login_cod(&mut ws, &k1, json!({"instruments": ["NOPE-2026-01"]}));
+    assert_eq!(bad["code"], "UNKNOWN_INSTRUMENT", "{bad}");
+    assert_eq!(login(&s, &mut ws, &k1)["type"], "authenticated");
+    send(
+        &mut ws,
+        json!({"op": "cancel_on_disconnect", "timeout_secs": 0}),
+    );
+    assert_eq!(next(&mut ws)["code"], "INVALID_FIELD");
+    // Opting in then out: the close cancels nothing.
+    send(&mut ws, json!({"op": "cancel_on_disconnect"}));
+    assert_eq!(next(&mut ws)["enabled"], true);
+    send(
+        &mut ws,
+        json!({"op": "cancel_on_disconnect", "enabled": false}),
+    );
+    let off = next(&mut ws);
+    assert_eq!(
+        (off["enabled"].as_bool(), off["connections"].as_u64()),
+        (Some(false), Some(0)),
+        "{off}"
+    );
+    let oa = place(&s, &k1, &sa, "buy", &add_ticks(&ra, -5), "1");
+    let ob = place(&s, &k1, &sb, "buy", &add_ticks(&rb, -5), "1");
+    close(ws);
+    still_working(&s, &k1, &oa);
+
+    // A: the whole account; B: instrument a only.
+    let mut wa = connect(&s);
+    assert_eq!(
+        login_cod(&mut wa, &k1, json!(true))["cancel_on_disconnect"]["connections"],
+        1
+    );
+    let mut wb = connect(&s);
+    let rb_ = login_cod(&mut wb, &k1, json!({"instruments": [sa]}));
+    assert_eq!(rb_["cancel_on_disconnect"]["connections"], 2, "{rb_}");
+    // B leaves: A still covers everything.
+    close(wb);
+    still_working(&s, &k1, &oa);
+    assert_eq!(order_state(&s, &k1, &ob).0, "working");
+    // B again; then A leaves: what B does not cover (instrument b) goes, a stays.
+    let mut wb = connect(&s);
+    login_cod(&mut wb, &k1, json!({"instruments": [sa]}));
+    close(wa);
+    wait_cancelled(&s, &k1, &ob);
+    still_working(&s, &k1, &oa);
+    // The last connection covering a leaves.
+    drop(wb);
+    wait_cancelled(&s, &k1, &oa);
 }

@@ -44,6 +44,8 @@ pub struct ApiState {
     pub guard: auth::Guard,
     pub market: market::Market,
     pub indexes: indexes::Indexes,
+    /// WebSocket connections opted in to cancel-on-disconnect.
+    pub cod: ws::CancelOnDisconnect,
     pub next_client: AtomicU64,
     pub http_requests: AtomicU64,
     pub http_errors: AtomicU64,
@@ -63,6 +65,7 @@ pub async fn state(handle: ExchangeHandle, config: ServerConfig) -> Result<Share
         guard: auth::Guard::default(),
         market,
         indexes,
+        cod: ws::CancelOnDisconnect::default(),
         next_client: AtomicU64::new(1),
         http_requests: AtomicU64::new(0),
         http_errors: AtomicU64::new(0),
