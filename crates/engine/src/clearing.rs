@@ -337,9 +337,17 @@ impl Engine {
                 self.liquidate(account, Currency::Usd, out);
                 continue;
             }
+            let per_currency = self.equity_and_maintenance(account);
             for currency in Currency::ALL {
-                let maintenance = self.maintenance_requirement(account, currency);
-                let equity = self.equity(account, currency);
+                let (equity, maintenance) = per_currency[currency.index()];
+                debug_assert_eq!(
+                    (equity, maintenance),
+                    (
+                        self.equity(account, currency),
+                        self.maintenance_requirement(account, currency)
+                    ),
+                    "one-pass sweep figures differ from the per-currency ones"
+                );
                 if equity * 10_000 < maintenance * LIQUIDATION_THRESHOLD_BPS {
                     self.liquidate(account, currency, out);
                     break;

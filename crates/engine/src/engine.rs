@@ -24,6 +24,10 @@ fn rej<T>(code: RejectCode, msg: impl Into<String>) -> Result<T, Reject> {
 /// The deterministic core. See the crate docs.
 pub struct Engine {
     pub(crate) st: EngineState,
+    /// Whether rejects carry their human message. Not state: replay, which discards every
+    /// answer, turns it off so that rebuilding a journal full of rejects does not spend its
+    /// time formatting sentences nobody reads. Codes are always set.
+    pub(crate) reject_messages: bool,
 }
 
 impl Default for Engine {
@@ -36,7 +40,27 @@ impl Engine {
     pub fn new() -> Engine {
         Engine {
             st: EngineState::new(),
+            reject_messages: true,
         }
+    }
+
+    /// Turns the human message of rejects on (the default) or off. Off is for replay, where
+    /// answers are discarded; the outcome, events and state are the same either way.
+    pub fn set_reject_messages(&mut self, on: bool) {
+        self.reject_messages = on;
+    }
+
+    /// A reject whose message is formatted only if it will be read.
+    #[inline]
+    pub(crate) fn reject_with(&self, code: RejectCode, message: impl FnOnce() -> String) -> Reject {
+        Reject::new(
+            code,
+            if self.reject_messages {
+                message()
+            } else {
+                String::new()
+            },
+        )
     }
 
     /// Applies one sequenced command and returns its one answer.
@@ -242,10 +266,9 @@ impl Engine {
             OrderRef::Client(c) => match self.st.client_ids.get(&(account, c)) {
                 Some(e) if e.instrument == inst => e.order_id,
                 _ => {
-                    return rej(
-                        C::UnknownOrder,
-                        format!("no working order with client id {c}"),
-                    )
+                    return Err(self.reject_with(C::UnknownOrder, || {
+                        format!("no working order with client id {c}")
+                    }))
                 }
             },
         };
@@ -256,10 +279,9 @@ impl Engine {
         } else if let Some(s) = i.stops.orders.get(&id) {
             (s.account, true)
         } else {
-            return rej(
-                C::UnknownOrder,
-                format!("order {} is not working in {}", id.0, i.spec.symbol),
-            );
+            return Err(self.reject_with(C::UnknownOrder, || {
+                format!("order {} is not working in {}", id.0, i.spec.symbol)
+            }));
         };
         if owner != account {
             return rej(
@@ -314,7 +336,7 @@ impl Engine {
                     return rej(C::InvalidPrice, "the price must be at least one tick")
                 }
                 Some(p) if !inst.within_limits(p) => {
-                    return rej(C::PriceOutsideLimits, self.limits_msg(inst, p))
+                    return Err(self.reject_with(C::PriceOutsideLimits, || self.limits_msg(inst, p)))
                 }
                 Some(_) => {}
             },
@@ -698,7 +720,7 @@ impl Engine {
                 return rej(C::InvalidPrice, "the price must be at least one tick");
             }
             if !inst.within_limits(p) {
-                return rej(C::PriceOutsideLimits, self.limits_msg(inst, p));
+                return Err(self.reject_with(C::PriceOutsideLimits, || self.limits_msg(inst, p)));
             }
         }
         if w.stop {

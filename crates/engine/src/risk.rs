@@ -137,6 +137,38 @@ impl Engine {
             .sum()
     }
 
+    /// [`Engine::equity`] and [`Engine::maintenance_requirement`] of every currency, indexed by
+    /// [`Currency::index`], in one pass over the account's positions (the risk sweep visits
+    /// every account with positions, many times a day).
+    pub(crate) fn equity_and_maintenance(
+        &self,
+        account: AccountId,
+    ) -> [(i128, i128); Currency::ALL.len()] {
+        let mut out = [(0i128, 0i128); Currency::ALL.len()];
+        let Some(a) = self.st.account(account) else {
+            return out;
+        };
+        for c in Currency::ALL {
+            out[c.index()].0 = a.cash[c.index()] as i128;
+        }
+        for (id, p) in &a.positions {
+            let inst = &self.st.instruments[id.0 as usize];
+            if inst.delisted {
+                continue;
+            }
+            let slot = &mut out[inst.spec.currency.index()];
+            slot.0 += (p.net as i128 * inst.mark_price().0 as i128 - p.basis)
+                * inst.spec.tick_value_minor as i128;
+            slot.1 += margin_of(
+                p.net.unsigned_abs(),
+                inst.reference_price,
+                inst.spec.tick_value_minor,
+                inst.margin_bps().1,
+            );
+        }
+        out
+    }
+
     /// Cash plus intraday mark-to-market of positions in `currency`, minor units.
     pub(crate) fn equity(&self, account: AccountId, currency: Currency) -> i128 {
         let Some(a) = self.st.account(account) else {
@@ -229,14 +261,13 @@ impl Engine {
         }
         let after = now + delta;
         if after > equity {
-            return Err(Reject::new(
-                RejectCode::InsufficientMargin,
+            return Err(self.reject_with(RejectCode::InsufficientMargin, || {
                 format!(
                     "initial margin {} {cur} needed, equity is {} {cur}",
                     fmt_minor(after),
                     fmt_minor(equity)
-                ),
-            ));
+                )
+            }));
         }
         Ok(())
     }

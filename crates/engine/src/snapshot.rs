@@ -103,9 +103,13 @@ impl<'a> Dec<'a> {
         }
     }
     pub fn str(&mut self) -> DecResult<String> {
+        self.str_ref().map(str::to_owned)
+    }
+    /// A string borrowed from the input, for values copied into inline storage (no allocation).
+    pub fn str_ref(&mut self) -> DecResult<&'a str> {
         let n = self.u32()? as usize;
         let b = self.take(n)?;
-        String::from_utf8(b.to_vec()).map_err(|_| format!("bad utf-8 at byte {}", self.pos))
+        std::str::from_utf8(b).map_err(|_| format!("bad utf-8 at byte {}", self.pos))
     }
     pub fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> DecResult<T>) -> DecResult<Option<T>> {
         match self.u8()? {
@@ -191,8 +195,8 @@ pub(crate) fn enc_clid(e: &mut Enc, c: Option<ClientOrderId>) {
 }
 pub(crate) fn clid_of(d: &mut Dec) -> DecResult<Option<ClientOrderId>> {
     d.opt(|d| {
-        let s = d.str()?;
-        ClientOrderId::new(&s).ok_or_else(|| format!("bad client order id {s:?}"))
+        let s = d.str_ref()?;
+        ClientOrderId::new(s).ok_or_else(|| format!("bad client order id {s:?}"))
     })
 }
 
@@ -607,6 +611,9 @@ impl Engine {
             ));
         }
         st.recompute_deadline();
-        Ok(Engine { st })
+        Ok(Engine {
+            st,
+            reject_messages: true,
+        })
     }
 }
