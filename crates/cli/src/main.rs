@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench_fix_cmd;
 mod bench_load_cmd;
 mod client_cmd;
 mod hedge_cmd;
@@ -55,6 +56,9 @@ enum Command {
     Keys(client_cmd::KeysArgs),
     /// Load generator: signed clients placing and cancelling orders on a running exchange.
     BenchLoad(bench_load_cmd::BenchLoadArgs),
+    /// FIX load generator: sessions sending orders and cancels; orders/s and latency to the
+    /// first ExecutionReport, against a running exchange or one started in this process.
+    BenchFix(bench_fix_cmd::BenchFixArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -75,6 +79,7 @@ fn main() -> std::process::ExitCode {
         Command::Balances(args) => client_cmd::balances(args),
         Command::Keys(args) => client_cmd::keys(args),
         Command::BenchLoad(args) => bench_load_cmd::run(args),
+        Command::BenchFix(args) => bench_fix_cmd::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
