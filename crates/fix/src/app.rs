@@ -37,32 +37,7 @@ pub async fn handle(gw: &Arc<Gateway>, idx: usize, m: Message) {
 }
 
 fn reject_new(gw: &Gateway, idx: usize, account: AccountId, m: &Message, r: GatewayReject) {
-    let mut er = Message::new("8")
-        .with(tag::ORDER_ID, "NONE")
-        .with(tag::CL_ORD_ID, m.get(tag::CL_ORD_ID).unwrap_or("NONE"))
-        .with(
-            tag::EXEC_ID,
-            format!("R-{}", m.get(tag::MSG_SEQ_NUM).unwrap_or("0")),
-        )
-        .with(tag::EXEC_TYPE, '8')
-        .with(tag::ORD_STATUS, '8')
-        .with(tag::ORD_REJ_REASON, r.reason)
-        .with(tag::ACCOUNT, account.0)
-        .with(tag::SYMBOL, m.get(tag::SYMBOL).unwrap_or("?"))
-        .with(
-            tag::SIDE,
-            m.get(tag::SIDE)
-                .filter(|s| *s == "1" || *s == "2")
-                .unwrap_or("1"),
-        );
-    if let Some(q) = m.get(tag::ORDER_QTY) {
-        er.push(tag::ORDER_QTY, q);
-    }
-    er.push(tag::LEAVES_QTY, 0);
-    er.push(tag::CUM_QTY, 0);
-    er.push(tag::AVG_PX, 0);
-    er.push(tag::TEXT, r.text);
-    gw.deliver(idx, er);
+    gw.deliver(idx, orders::new_order_reject(m, account, r));
 }
 
 async fn new_order(gw: &Arc<Gateway>, idx: usize, account: AccountId, m: &Message) {

@@ -17,6 +17,7 @@
 //! - [`app`]: application messages of a logged-on session.
 //! - [`gateway`]: connections, the router from exchange events to reports, cancel on
 //!   disconnect.
+//! - [`fuzz`]: [`fuzz_entry`], what the cargo-fuzz target in `fuzz/` and the corpus test run.
 //!
 //! Authentication: each session in the config is bound to one account and a password; the
 //! Logon must carry the configured CompIDs and Password (554), and Username (553) if one is
@@ -26,12 +27,14 @@ pub mod app;
 pub mod codec;
 pub mod config;
 pub mod dict;
+pub mod fuzz;
 pub mod gateway;
 pub mod orders;
 pub mod session;
 pub mod store;
 
 pub use config::{FixConfig, SessionConfig};
+pub use fuzz::fuzz_entry;
 
 use std::path::PathBuf;
 

@@ -599,6 +599,37 @@ pub fn execution_report(
     m
 }
 
+/// ExecutionReport (ExecType 8) for a NewOrderSingle the gateway rejects before the engine
+/// sees it: OrderID `NONE`, the client's own fields echoed back.
+pub fn new_order_reject(m: &Message, account: AccountId, r: GatewayReject) -> Message {
+    let mut er = Message::new("8")
+        .with(tag::ORDER_ID, "NONE")
+        .with(tag::CL_ORD_ID, m.get(tag::CL_ORD_ID).unwrap_or("NONE"))
+        .with(
+            tag::EXEC_ID,
+            format!("R-{}", m.get(tag::MSG_SEQ_NUM).unwrap_or("0")),
+        )
+        .with(tag::EXEC_TYPE, '8')
+        .with(tag::ORD_STATUS, '8')
+        .with(tag::ORD_REJ_REASON, r.reason)
+        .with(tag::ACCOUNT, account.0)
+        .with(tag::SYMBOL, m.get(tag::SYMBOL).unwrap_or("?"))
+        .with(
+            tag::SIDE,
+            m.get(tag::SIDE)
+                .filter(|s| *s == "1" || *s == "2")
+                .unwrap_or("1"),
+        );
+    if let Some(q) = m.get(tag::ORDER_QTY) {
+        er.push(tag::ORDER_QTY, q);
+    }
+    er.push(tag::LEAVES_QTY, 0);
+    er.push(tag::CUM_QTY, 0);
+    er.push(tag::AVG_PX, 0);
+    er.push(tag::TEXT, r.text);
+    er
+}
+
 /// ExecType and OrdStatus for a cancellation reason.
 pub fn cancel_status(r: CancelReason) -> char {
     match r {
