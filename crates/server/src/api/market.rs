@@ -907,14 +907,17 @@ impl Feed {
         let mut slow = Vec::new();
         for c in &ch.subs {
             if !c.offer(msg.clone()) {
-                slow.push(c.id);
+                // Cut off for being slow, or simply gone (closed before the feed heard).
+                slow.push((c.id, c.cut.load(Ordering::Acquire)));
             }
         }
         self.stats
             .messages
             .fetch_add(ch.subs.len() as u64, Ordering::Relaxed);
-        for id in slow {
-            self.stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+        for (id, cut) in slow {
+            if cut {
+                self.stats.slow_disconnects.fetch_add(1, Ordering::Relaxed);
+            }
             self.drop_client(id);
         }
     }
