@@ -88,6 +88,11 @@ impl Sequencer {
         stats: Arc<SequencerStats>,
     ) -> Sequencer {
         let last_snapshot_seq = journal.durable_seq();
+        // The recovered state is durable up to here; without this, readers of `last_seq`
+        // would see 0 after a restart until the first new batch.
+        stats
+            .last_seq
+            .store(journal.durable_seq(), Ordering::Relaxed);
         Sequencer {
             engine,
             journal,

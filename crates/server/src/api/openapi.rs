@@ -87,6 +87,7 @@ pub const OPERATIONS: &[Op] = &[
     op!("post", "/api/v1/admin/instruments/{symbol}/resume", Operator, "operator", "End a halt with a pre-open call auction.", NONE, Some("Resume"), "Object"),
     op!("delete", "/api/v1/admin/orders", Operator, "operator", "Mass cancel across accounts (every filter optional).", &[("account", "integer", "only this account"), ("instrument", "string", "only this instrument"), ("product", "string", "only this product root"), ("side", "string", "buy or sell")], None, "MassCancelResult"),
     op!("get", "/api/v1/admin/products", Operator, "operator", "Product parameters and the limits and margin rates in force per instrument.", NONE, None, "Object"),
+    op!("get", "/api/v1/admin/state", Operator, "operator", "The last durable sequence number and the hash of the state after it (compare with tokex replay --to-seq).", NONE, None, "Object"),
 ];
 
 fn s(t: &str) -> Value {

@@ -212,6 +212,7 @@ fn table() -> RouteTable {
         admin_mass_cancel,
     );
     t.add(Operator, "get", "/api/v1/admin/products", admin_products);
+    t.add(Operator, "get", "/api/v1/admin/state", admin_state);
 
     t
 }
@@ -1960,4 +1961,19 @@ async fn admin_products(State(st): State<Shared>) -> ApiResult<Json<Value>> {
     Ok(Json(
         json!({"products": products, "instruments": live, "note": "product parameters come from the products file; edit it and restart to change them (new listings take the new values)"}),
     ))
+}
+
+/// The committed state's sequence number and hash, read together: `tokex replay --to-seq`
+/// with that number must give the same hash (the live core equals a fresh replay).
+async fn admin_state(State(st): State<Shared>) -> ApiResult<Json<Value>> {
+    let h = st.handle.clone();
+    let (seq, hash) = st
+        .handle
+        .query(move |e| {
+            // Queries run between batches, after the last one was made durable, so this is
+            // the seq of the last command the hashed state includes.
+            (h.stats().last_seq.load(Ordering::Relaxed), e.state_hash())
+        })
+        .await?;
+    Ok(Json(json!({"seq": seq, "state_hash": hash})))
 }
