@@ -113,44 +113,47 @@ fn apply_journal(
     let (full_tx, full_rx) = sync_channel::<Result<Decoded, String>>(REPLAY_BATCHES_IN_FLIGHT);
     let (empty_tx, empty_rx) = sync_channel::<Decoded>(REPLAY_BATCHES_IN_FLIGHT + 2);
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || -> Option<TornTail> {
-            let mut batch: Decoded = Vec::with_capacity(REPLAY_BATCH);
-            loop {
-                let record = match reader.next_record() {
-                    Ok(Some(r)) => r,
-                    Ok(None) => break,
-                    Err(e) => {
-                        let _ = full_tx.send(Err(e.to_string()));
-                        return None;
-                    }
-                };
-                match decode_command(record.payload) {
-                    Ok((time, cmd)) => batch.push((record.seq, time, cmd)),
-                    Err(e) => {
-                        let seq = record.seq;
-                        if !batch.is_empty() {
-                            let _ = full_tx.send(Ok(batch));
+        let producer = std::thread::Builder::new()
+            .name("journal-reader".into())
+            .spawn_scoped(scope, move || -> Option<TornTail> {
+                let mut batch: Decoded = Vec::with_capacity(REPLAY_BATCH);
+                loop {
+                    let record = match reader.next_record() {
+                        Ok(Some(r)) => r,
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = full_tx.send(Err(e.to_string()));
+                            return None;
                         }
-                        let _ = full_tx.send(Err(format!(
-                            "journal record seq {seq} does not decode: {e}"
-                        )));
-                        return None;
+                    };
+                    match decode_command(record.payload) {
+                        Ok((time, cmd)) => batch.push((record.seq, time, cmd)),
+                        Err(e) => {
+                            let seq = record.seq;
+                            if !batch.is_empty() {
+                                let _ = full_tx.send(Ok(batch));
+                            }
+                            let _ = full_tx.send(Err(format!(
+                                "journal record seq {seq} does not decode: {e}"
+                            )));
+                            return None;
+                        }
+                    }
+                    if batch.len() == REPLAY_BATCH {
+                        if full_tx.send(Ok(batch)).is_err() {
+                            return None;
+                        }
+                        batch = empty_rx
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(REPLAY_BATCH));
                     }
                 }
-                if batch.len() == REPLAY_BATCH {
-                    if full_tx.send(Ok(batch)).is_err() {
-                        return None;
-                    }
-                    batch = empty_rx
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(REPLAY_BATCH));
+                if !batch.is_empty() {
+                    let _ = full_tx.send(Ok(batch));
                 }
-            }
-            if !batch.is_empty() {
-                let _ = full_tx.send(Ok(batch));
-            }
-            reader.torn_tail().cloned()
-        });
+                reader.torn_tail().cloned()
+            })
+            .map_err(|e| format!("start the journal reader: {e}"))?;
         let mut events = Vec::new();
         let mut replayed = 0u64;
         let mut last_seq = 0u64;
@@ -158,13 +161,15 @@ fn apply_journal(
         for msg in full_rx.iter() {
             match msg {
                 Ok(mut batch) => {
-                    for (seq, time, cmd) in batch.drain(..) {
+                    // Applied in place: a command is a hundred-odd bytes, not worth moving.
+                    for (seq, time, cmd) in &batch {
                         events.clear();
-                        let _ = engine.apply_into(time, &cmd, &mut events);
-                        each(seq, time, &cmd, &events);
+                        let _ = engine.apply_into(*time, cmd, &mut events);
+                        each(*seq, *time, cmd, &events);
                         replayed += 1;
-                        last_seq = seq;
+                        last_seq = *seq;
                     }
+                    batch.clear();
                     let _ = empty_tx.try_send(batch);
                 }
                 Err(e) => {
