@@ -11,21 +11,38 @@
 //!
 //! An order request is a place or a cancel; its latency runs until the whole answer (the
 //! exchange's acknowledgement, after the command is sequenced and journaled) has been read.
+//!
+//! With `--ws-subscribers N` it also opens N WebSocket subscribers to the instrument's public
+//! channels (`--ws-channels`, default `book,trades`) before the load starts and reads them
+//! until it ends: messages per subscriber, sequence gaps, resyncs, and subscribers cut off
+//! (with the server's close code and reason). `--rounds R` runs R rounds of two phases each —
+//! no subscribers, then N — alternating on the same accounts, and prints the medians and the
+//! ratios: the question is whether subscribers slow the order path.
 
 use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokex_server::api::auth::{
     now_ms, sign_with_secret, HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP,
 };
+use tokio_tungstenite::tungstenite::Message;
 
 /// Requests per second one market-maker key may send (the server's limit is 200, burst 400).
 const PER_KEY_RATE: u64 = 150;
 const DURATION_MAX_SECS: u64 = 600;
 const CLIENTS_MAX: usize = 4096;
+const SUBSCRIBERS_MAX: usize = 20_000;
+const ROUNDS_MAX: usize = 20;
+/// WebSocket handshakes in flight at once while the subscribers connect.
+const CONNECTING_MAX: usize = 64;
+/// Subscribers ping this often (the server closes a connection silent for 60 s).
+const PING_SECS: u64 = 20;
 
 #[derive(clap::Args)]
 pub struct BenchLoadArgs {
@@ -63,6 +80,21 @@ pub struct BenchLoadArgs {
     /// Generator threads (the exchange on the same machine needs cores too).
     #[arg(long, default_value_t = 4)]
     threads: usize,
+    /// WebSocket subscribers to the instrument's public channels during the load.
+    #[arg(long, default_value_t = 0)]
+    ws_subscribers: usize,
+    /// Channels each subscriber follows, comma-separated: book, trades, ticker, stats, bars
+    /// (1-minute bars).
+    #[arg(long, default_value = "book,trades")]
+    ws_channels: String,
+    /// Rounds of two phases each, without subscribers then with --ws-subscribers, alternating;
+    /// prints medians and ratios. Without it: one phase with --ws-subscribers.
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Process id of the exchange when it runs on this machine (Linux): each phase then
+    /// reports the CPU time of its sequencer thread and of the whole process.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
 /// One keep-alive HTTP/1.1 connection.
@@ -182,6 +214,8 @@ struct Tally {
 }
 
 struct Plan {
+    /// Phase number, in client order ids so phases never reuse one.
+    phase: usize,
     authority: String,
     symbol: String,
     /// Prices below (bids) and above (asks) the reference, nearest first.
@@ -195,7 +229,7 @@ struct Plan {
     end: Instant,
 }
 
-async fn client(id: usize, plan: std::sync::Arc<Plan>, keys: Vec<(String, String)>) -> Tally {
+async fn client(id: usize, plan: Arc<Plan>, keys: Vec<(String, String)>) -> Tally {
     let mut t = Tally {
         hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
         places: 0,
@@ -245,7 +279,7 @@ async fn client(id: usize, plan: std::sync::Arc<Plan>, keys: Vec<(String, String
             let price = &levels[(seq as usize / 2 + id) % levels.len()];
             let body = json!({"instrument": plan.symbol, "side": if buy { "buy" } else { "sell" },
                 "price": price, "qty": "1", "post_only": true,
-                "client_order_id": format!("bl{id}-{seq}")});
+                "client_order_id": format!("bl{}-{id}-{seq}", plan.phase)});
             ("POST", "/api/v1/orders".to_string(), body.to_string())
         };
         if conn.is_none() {
@@ -344,6 +378,503 @@ fn add_ticks(price: &str, tick: &str, n: i64) -> Result<String, String> {
     Ok(Decimal::new(pm + tm * n as i128, scale).to_string())
 }
 
+// ----- WebSocket subscribers ---------------------------------------------------------------
+
+/// What one subscriber saw.
+#[derive(Default)]
+struct SubTally {
+    connected: bool,
+    messages: u64,
+    updates: u64,
+    /// Updates whose `seq` was not the channel's previous one plus one.
+    gaps: u64,
+    resyncs: u64,
+    /// The server's close frame (code, reason), when it closed the connection first.
+    closed_by_server: Option<(u16, String)>,
+    /// A transport error or an unexpected end.
+    error: Option<String>,
+}
+
+/// The envelope of a server message: enough to check sequence numbers without building a
+/// JSON tree per message.
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(borrow)]
+    channel: Option<std::borrow::Cow<'a, str>>,
+    seq: Option<u64>,
+}
+
+/// Connects, subscribes to `channels`, waits for their snapshots, reports ready, then reads
+/// until `stop` turns true or the server closes the connection.
+async fn subscriber(
+    authority: Arc<String>,
+    channels: Arc<Vec<String>>,
+    connecting: Arc<tokio::sync::Semaphore>,
+    ready: Arc<AtomicUsize>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> SubTally {
+    let mut t = SubTally::default();
+    let ws = {
+        let _permit = connecting.acquire().await;
+        let tcp = match tokio::net::TcpStream::connect(authority.as_str()).await {
+            Ok(s) => s,
+            Err(e) => {
+                t.error = Some(format!("connect: {e}"));
+                ready.fetch_add(1, Ordering::Relaxed);
+                return t;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        match tokio_tungstenite::client_async(format!("ws://{authority}/api/v1/ws"), tcp).await {
+            Ok((ws, _)) => ws,
+            Err(e) => {
+                t.error = Some(format!("handshake: {e}"));
+                ready.fetch_add(1, Ordering::Relaxed);
+                return t;
+            }
+        }
+    };
+    t.connected = true;
+    let (mut tx, mut rx) = ws.split();
+    for c in channels.iter() {
+        let m = json!({"op": "subscribe", "channel": c}).to_string();
+        if let Err(e) = tx.send(Message::Text(m.into())).await {
+            t.error = Some(format!("subscribe: {e}"));
+            ready.fetch_add(1, Ordering::Relaxed);
+            return t;
+        }
+    }
+    // Last seq per subscribed channel (None until its snapshot).
+    let mut seqs: Vec<Option<u64>> = vec![None; channels.len()];
+    let mut is_ready = false;
+    let mut ping = tokio::time::interval(Duration::from_secs(PING_SECS));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                let _ = tx.send(Message::Close(None)).await;
+                break;
+            }
+            _ = ping.tick() => {
+                let _ = tx.send(Message::Text(r#"{"op":"ping"}"#.into())).await;
+            }
+            m = rx.next() => match m {
+                Some(Ok(Message::Text(text))) => {
+                    t.messages += 1;
+                    let Ok(h) = serde_json::from_str::<Head>(text.as_str()) else { continue };
+                    let Some(ix) = h.channel.as_deref().and_then(|c| channels.iter().position(|x| x == c)) else {
+                        continue;
+                    };
+                    match (h.kind, h.seq) {
+                        ("snapshot", Some(s)) => seqs[ix] = Some(s),
+                        ("update", Some(s)) => {
+                            t.updates += 1;
+                            if seqs[ix].is_some_and(|p| s != p + 1) {
+                                t.gaps += 1;
+                            }
+                            seqs[ix] = Some(s);
+                        }
+                        ("resync", s) => {
+                            t.resyncs += 1;
+                            seqs[ix] = s;
+                        }
+                        _ => {}
+                    }
+                    if !is_ready && seqs.iter().all(|s| s.is_some()) {
+                        is_ready = true;
+                        ready.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Some(Ok(Message::Close(f))) => {
+                    t.closed_by_server = Some(f.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new())));
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    t.error = Some(e.to_string());
+                    break;
+                }
+                None => {
+                    t.error = Some("connection ended without a close frame".into());
+                    break;
+                }
+            }
+        }
+    }
+    if !is_ready {
+        ready.fetch_add(1, Ordering::Relaxed);
+    }
+    t
+}
+
+/// Raises the soft limit on open files to `need` if it is lower (up to the hard limit).
+/// Answers a line to print when it could not.
+fn raise_fd_limit(need: u64) -> Option<String> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } != 0 {
+        return Some(format!(
+            "bench-load: could not read the open-files limit; {need} descriptors are needed"
+        ));
+    }
+    if r.rlim_cur >= need as libc::rlim_t {
+        return None;
+    }
+    let want = (need as libc::rlim_t).min(r.rlim_max);
+    let old = r.rlim_cur;
+    r.rlim_cur = want;
+    // SAFETY: as above.
+    let ok = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &r) } == 0;
+    if ok && want >= need as libc::rlim_t {
+        eprintln!("bench-load: raised the open-files limit from {old} to {want}");
+        None
+    } else {
+        Some(format!(
+            "bench-load: WARNING: the open-files limit is {} (hard limit {}), {need} are needed: some subscribers will fail to connect (raise it with `ulimit -n`)",
+            if ok { want } else { old },
+            r.rlim_max
+        ))
+    }
+}
+
+// ----- phases --------------------------------------------------------------------------------
+
+/// What the accounts and keys, opened once, let every phase do.
+struct Setup {
+    authority: String,
+    symbol: String,
+    bids: Vec<String>,
+    asks: Vec<String>,
+    client_keys: Vec<Vec<(String, String)>>,
+    keys_per_client: usize,
+    channels: Vec<String>,
+}
+
+/// One phase's figures.
+struct PhaseResult {
+    subscribers: usize,
+    secs: f64,
+    total: Tally,
+    subs: Vec<SubTally>,
+    /// Server counters over the phase: (slow disconnects, feed resyncs, WS messages sent,
+    /// commands sequenced).
+    server: Option<(u64, u64, u64, u64)>,
+    /// CPU seconds over the phase: (sequencer thread, whole exchange process).
+    cpu: Option<(f64, f64)>,
+}
+
+impl PhaseResult {
+    fn acked(&self) -> u64 {
+        self.total.places + self.total.cancels
+    }
+    fn rate(&self) -> f64 {
+        self.acked() as f64 / self.secs
+    }
+    fn ms(&self, q: f64) -> f64 {
+        self.total.hist.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// CPU seconds of the exchange's sequencer thread and of its whole process, from /proc.
+fn server_cpu(pid: u32) -> Option<(f64, f64)> {
+    // SAFETY: sysconf reads a constant.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let ticks = |stat: &str| -> Option<(String, u64)> {
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let name = stat[open + 1..close].to_string();
+        let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the name.
+        let t = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+        Some((name, t))
+    };
+    let (_, total) = ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    let mut seq = 0;
+    for e in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        if let Some((name, t)) = std::fs::read_to_string(e.path().join("stat"))
+            .ok()
+            .and_then(|s| ticks(&s))
+        {
+            if name == "sequencer" {
+                seq += t;
+            }
+        }
+    }
+    Some((seq as f64 / hz, total as f64 / hz))
+}
+
+/// A few counters of the exchange's `/metrics`: (slow disconnects, feed resyncs, WebSocket
+/// messages, commands).
+async fn server_counters(authority: &str) -> Option<(u64, u64, u64, u64)> {
+    let mut c = Conn::open(authority).await.ok()?;
+    let (status, body) = c.send(None, "GET", "/metrics", String::new()).await.ok()?;
+    if status != 200 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&body);
+    let get = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map(|v| v as u64)
+    };
+    Some((
+        get("tokex_ws_slow_disconnects_total")?,
+        get("tokex_feed_resyncs_total")?,
+        get("tokex_ws_messages_total")?,
+        get("tokex_commands_total")?,
+    ))
+}
+
+fn new_tally() -> Tally {
+    Tally {
+        hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
+        places: 0,
+        cancels: 0,
+        rejects: BTreeMap::new(),
+        errors: 0,
+        missed: 0,
+        last_error: None,
+    }
+}
+
+async fn phase(
+    a: &BenchLoadArgs,
+    s: &Setup,
+    number: usize,
+    subscribers: usize,
+) -> Result<PhaseResult, String> {
+    let before = server_counters(&s.authority).await;
+    let cpu_before = a.server_pid.and_then(server_cpu);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut sub_tasks = Vec::new();
+    if subscribers > 0 {
+        let t0 = Instant::now();
+        let ready = Arc::new(AtomicUsize::new(0));
+        let connecting = Arc::new(tokio::sync::Semaphore::new(CONNECTING_MAX));
+        let authority = Arc::new(s.authority.clone());
+        let channels = Arc::new(s.channels.clone());
+        for _ in 0..subscribers {
+            sub_tasks.push(tokio::spawn(subscriber(
+                authority.clone(),
+                channels.clone(),
+                connecting.clone(),
+                ready.clone(),
+                stop_rx.clone(),
+            )));
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while ready.load(Ordering::Relaxed) < subscribers && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!(
+            "bench-load: {} of {subscribers} subscribers ready in {:.1} s",
+            ready.load(Ordering::Relaxed),
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    let start = Instant::now() + Duration::from_millis(500);
+    let plan = Arc::new(Plan {
+        phase: number,
+        authority: s.authority.clone(),
+        symbol: s.symbol.clone(),
+        bids: s.bids.clone(),
+        asks: s.asks.clone(),
+        resting: a.resting,
+        clients: a.clients,
+        interval: a
+            .rate
+            .map(|r| Duration::from_secs_f64(a.clients as f64 / r as f64)),
+        start,
+        end: start + Duration::from_secs(a.duration),
+    });
+    let tasks: Vec<_> = s
+        .client_keys
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, ks)| tokio::spawn(client(i, plan.clone(), ks)))
+        .collect();
+    let mut total = new_tally();
+    for t in tasks {
+        let t = t.await.map_err(|e| e.to_string())?;
+        total.hist.add(&t.hist).map_err(|e| e.to_string())?;
+        total.places += t.places;
+        total.cancels += t.cancels;
+        total.errors += t.errors;
+        total.missed += t.missed;
+        for (k, v) in t.rejects {
+            *total.rejects.entry(k).or_default() += v;
+        }
+        if t.last_error.is_some() {
+            total.last_error = t.last_error;
+        }
+    }
+    // Until the last answer (at most one request per client after the end).
+    let secs = start.elapsed().as_secs_f64();
+    let _ = stop_tx.send(true);
+    let mut subs = Vec::new();
+    for t in sub_tasks {
+        subs.push(t.await.map_err(|e| e.to_string())?);
+    }
+    let cpu_after = a.server_pid.and_then(server_cpu);
+    let after = server_counters(&s.authority).await;
+    let server = match (before, after) {
+        (Some(b), Some(a)) => Some((a.0 - b.0, a.1 - b.1, a.2 - b.2, a.3 - b.3)),
+        _ => None,
+    };
+    let cpu = match (cpu_before, cpu_after) {
+        (Some(b), Some(a)) => Some((a.0 - b.0, a.1 - b.1)),
+        _ => None,
+    };
+    Ok(PhaseResult {
+        subscribers,
+        secs,
+        total,
+        subs,
+        server,
+        cpu,
+    })
+}
+
+fn print_phase(a: &BenchLoadArgs, s: &Setup, r: &PhaseResult) {
+    let total = &r.total;
+    let rejected: u64 = total.rejects.values().sum();
+    println!(
+        "{}: {} clients, {} keys, {} s, {}, {} WebSocket subscribers",
+        s.symbol,
+        a.clients,
+        a.clients * s.keys_per_client,
+        a.duration,
+        match a.rate {
+            Some(r) => format!("target {r} order requests/s (latency from the intended send time)"),
+            None => "as fast as possible".into(),
+        },
+        r.subscribers
+    );
+    println!(
+        "order requests acknowledged in {:.2} s: {} ({:.0}/s): {} placed, {} cancelled; {rejected} rejected, {} transport errors",
+        r.secs,
+        r.acked(),
+        r.rate(),
+        total.places,
+        total.cancels,
+        total.errors
+    );
+    if total.missed > 0 {
+        println!(
+            "  NOT SUSTAINED: {} scheduled requests were still unsent when the time was up",
+            total.missed
+        );
+    }
+    for (code, n) in &total.rejects {
+        println!("  rejected {code}: {n}");
+    }
+    if let Some(e) = &total.last_error {
+        println!("  last transport error: {e}");
+    }
+    println!(
+        "order-to-ack latency (ms): p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}  ({} samples)",
+        r.ms(0.5),
+        r.ms(0.99),
+        r.ms(0.999),
+        total.hist.max() as f64 / 1000.0,
+        total.hist.len()
+    );
+    if r.subscribers > 0 {
+        let subs = &r.subs;
+        let connected = subs.iter().filter(|t| t.connected).count();
+        let mut per: Vec<u64> = subs
+            .iter()
+            .filter(|t| t.connected)
+            .map(|t| t.messages)
+            .collect();
+        per.sort_unstable();
+        let pick = |q: f64| {
+            per.get(((per.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or(0)
+        };
+        let messages: u64 = per.iter().sum();
+        let updates: u64 = subs.iter().map(|t| t.updates).sum();
+        let gaps: u64 = subs.iter().map(|t| t.gaps).sum();
+        let resyncs: u64 = subs.iter().map(|t| t.resyncs).sum();
+        println!(
+            "WebSocket: {connected} of {} subscribers connected to {}; {messages} messages ({:.0}/s), {updates} updates",
+            r.subscribers,
+            s.channels.join(", "),
+            messages as f64 / r.secs,
+        );
+        println!(
+            "  messages per subscriber: min {}  median {}  max {}",
+            pick(0.0),
+            pick(0.5),
+            pick(1.0)
+        );
+        println!("  sequence gaps: {gaps}; resyncs: {resyncs}");
+        let mut closes: BTreeMap<String, usize> = BTreeMap::new();
+        for t in subs {
+            if let Some((code, reason)) = &t.closed_by_server {
+                *closes.entry(format!("{code} {reason}")).or_default() += 1;
+            } else if let Some(e) = &t.error {
+                *closes.entry(format!("error: {e}")).or_default() += 1;
+            }
+        }
+        let slow = subs
+            .iter()
+            .filter(|t| t.closed_by_server.as_ref().is_some_and(|c| c.0 == 4000))
+            .count();
+        println!(
+            "  disconnected as slow (close 4000): {slow}; ended otherwise before the end: {}",
+            closes.values().sum::<usize>() - slow
+        );
+        for (why, n) in &closes {
+            println!("    {n} x {why}");
+        }
+    }
+    if let Some((slow, resyncs, sent, commands)) = r.server {
+        println!(
+            "exchange counters over the phase: {commands} commands sequenced ({:.0}/s), {sent} WebSocket messages queued, {slow} slow-consumer disconnects, {resyncs} feed resyncs",
+            commands as f64 / r.secs
+        );
+        if let Some((seq, total)) = r.cpu {
+            println!(
+                "exchange CPU over the phase: sequencer thread {seq:.2} s ({:.1} us per command), whole process {total:.2} s ({:.0}% of one core)",
+                seq * 1e6 / commands.max(1) as f64,
+                total * 100.0 / r.secs
+            );
+        }
+    }
+}
+
+/// A summary row: its name and how to read it from a phase.
+type Metric<'a> = (&'a str, &'a dyn Fn(&PhaseResult) -> f64);
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
 pub fn run(a: BenchLoadArgs) -> Result<(), String> {
     let (Some(key), Some(secret)) = (a.key.clone(), a.secret.clone()) else {
         return Err("bench-load needs an operator key: --key and --secret, or TOKEX_API_KEY and TOKEX_API_SECRET".into());
@@ -361,13 +892,50 @@ pub fn run(a: BenchLoadArgs) -> Result<(), String> {
     if a.rate == Some(0) {
         return Err("--rate must be at least 1 (leave it out for as fast as possible)".into());
     }
+    if a.ws_subscribers > SUBSCRIBERS_MAX {
+        return Err(format!("--ws-subscribers must be 0 to {SUBSCRIBERS_MAX}"));
+    }
+    if let Some(r) = a.rounds {
+        if r == 0 || r > ROUNDS_MAX || a.ws_subscribers == 0 {
+            return Err(format!(
+                "--rounds must be 1 to {ROUNDS_MAX}, with --ws-subscribers at least 1"
+            ));
+        }
+    }
+    channel_kinds(&a.ws_channels)?;
     let authority = authority_of(&a.url)?;
+    if a.ws_subscribers > 0 {
+        // Subscribers, load clients, and a margin for the runtime and set-up connections.
+        if let Some(w) = raise_fd_limit((a.ws_subscribers + a.clients + 64) as u64) {
+            println!("{w}");
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(a.threads.max(1))
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(run_async(a, authority, (key, secret)))
+}
+
+/// The channel kinds of `--ws-channels`, checked.
+fn channel_kinds(list: &str) -> Result<Vec<&str>, String> {
+    let kinds: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if kinds.is_empty() {
+        return Err("--ws-channels names at least one of book, trades, ticker, stats, bars".into());
+    }
+    for k in &kinds {
+        if !matches!(*k, "book" | "trades" | "ticker" | "stats" | "bars") {
+            return Err(format!(
+                "--ws-channels: {k:?} is not one of book, trades, ticker, stats, bars"
+            ));
+        }
+    }
+    Ok(kinds)
 }
 
 async fn run_async(
@@ -415,6 +983,13 @@ async fn run_async(
     let asks = (20..30)
         .map(|n| add_ticks(&reference, &tick, n))
         .collect::<Result<Vec<_>, _>>()?;
+    let channels: Vec<String> = channel_kinds(&a.ws_channels)?
+        .into_iter()
+        .map(|k| match k {
+            "bars" => format!("bars:{symbol}:1m"),
+            k => format!("{k}:{symbol}"),
+        })
+        .collect();
 
     let keys_per_client = a.keys_per_client.unwrap_or(match a.rate {
         Some(r) => (r.div_ceil(a.clients as u64 * PER_KEY_RATE)).max(1) as usize,
@@ -468,107 +1043,124 @@ async fn run_async(
         }
         client_keys.push(ks);
     }
+    drop(op);
+    let setup = Setup {
+        authority,
+        symbol,
+        bids,
+        asks,
+        client_keys,
+        keys_per_client,
+        channels,
+    };
+    // The phases: one, or rounds of (none, N) alternating.
+    let plan: Vec<usize> = match a.rounds {
+        None => vec![a.ws_subscribers],
+        Some(r) => (0..r).flat_map(|_| [0, a.ws_subscribers]).collect(),
+    };
     eprintln!(
-        "bench-load: set up in {:.1} s; {} clients on {symbol} for {} s, {}",
+        "bench-load: set up in {:.1} s; {} clients on {} for {} s, {}; {} phase(s) with {:?} WebSocket subscribers",
         t_setup.elapsed().as_secs_f64(),
         a.clients,
+        setup.symbol,
         a.duration,
         match a.rate {
             Some(r) => format!("{r} order requests/s"),
             None => "as fast as possible".into(),
-        }
+        },
+        plan.len(),
+        plan
     );
-
-    let start = Instant::now() + Duration::from_millis(500);
-    let plan = std::sync::Arc::new(Plan {
-        authority: authority.clone(),
-        symbol: symbol.clone(),
-        bids,
-        asks,
-        resting: a.resting,
-        clients: a.clients,
-        interval: a
-            .rate
-            .map(|r| Duration::from_secs_f64(a.clients as f64 / r as f64)),
-        start,
-        end: start + Duration::from_secs(a.duration),
-    });
-    let tasks: Vec<_> = client_keys
-        .into_iter()
-        .enumerate()
-        .map(|(i, ks)| tokio::spawn(client(i, plan.clone(), ks)))
-        .collect();
-    let mut total = Tally {
-        hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
-        places: 0,
-        cancels: 0,
-        rejects: BTreeMap::new(),
-        errors: 0,
-        missed: 0,
-        last_error: None,
-    };
-    for t in tasks {
-        let t = t.await.map_err(|e| e.to_string())?;
-        total.hist.add(&t.hist).map_err(|e| e.to_string())?;
-        total.places += t.places;
-        total.cancels += t.cancels;
-        total.errors += t.errors;
-        total.missed += t.missed;
-        for (k, v) in t.rejects {
-            *total.rejects.entry(k).or_default() += v;
+    let mut results = Vec::new();
+    for (i, n) in plan.iter().enumerate() {
+        if i > 0 {
+            // Let the previous phase's connections close and the exchange settle.
+            tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        if t.last_error.is_some() {
-            total.last_error = t.last_error;
+        if plan.len() > 1 {
+            println!("--- phase {} of {}", i + 1, plan.len());
         }
+        let r = phase(&a, &setup, i, *n).await?;
+        print_phase(&a, &setup, &r);
+        results.push(r);
     }
-    // Until the last answer (at most one request per client after the end).
-    let secs = start.elapsed().as_secs_f64();
-    let acked = total.places + total.cancels;
-    let rejected: u64 = total.rejects.values().sum();
-    let ms = |q: f64| total.hist.value_at_quantile(q) as f64 / 1000.0;
-    println!(
-        "{symbol}: {} clients, {} keys, {} s, {}",
-        a.clients,
-        a.clients * keys_per_client,
-        a.duration,
-        match a.rate {
-            Some(r) => format!("target {r} order requests/s (latency from the intended send time)"),
-            None => "as fast as possible".into(),
-        }
-    );
-    println!(
-        "order requests acknowledged in {secs:.2} s: {acked} ({:.0}/s): {} placed, {} cancelled; {rejected} rejected, {} transport errors",
-        acked as f64 / secs,
-        total.places,
-        total.cancels,
-        total.errors
-    );
-    if total.missed > 0 {
+    if plan.len() > 1 {
+        let n = a.ws_subscribers;
+        let pick = |subs: usize, f: &dyn Fn(&PhaseResult) -> f64| {
+            median(
+                results
+                    .iter()
+                    .filter(|r| r.subscribers == subs)
+                    .map(f)
+                    .collect(),
+            )
+        };
         println!(
-            "  NOT SUSTAINED: {} scheduled requests were still unsent when the time was up",
-            total.missed
+            "--- medians of {} rounds: 0 vs {n} WebSocket subscribers",
+            plan.len() / 2
+        );
+        let mut rows: Vec<Metric> = vec![
+            ("acknowledged order requests/s", &|r| r.rate()),
+            ("p50 order-to-ack latency (ms)", &|r| r.ms(0.5)),
+            ("p99 order-to-ack latency (ms)", &|r| r.ms(0.99)),
+            ("p99.9 order-to-ack latency (ms)", &|r| r.ms(0.999)),
+        ];
+        if a.server_pid.is_some() {
+            rows.push((
+                "sequencer CPU per command (us)",
+                &|r| match (r.cpu, r.server) {
+                    (Some(c), Some(s)) => c.0 * 1e6 / s.3.max(1) as f64,
+                    _ => f64::NAN,
+                },
+            ));
+            rows.push(("exchange process CPU (% of a core)", &|r| {
+                r.cpu.map_or(f64::NAN, |c| c.1 * 100.0 / r.secs)
+            }));
+        }
+        for (name, f) in rows {
+            let (x0, x1) = (pick(0, f), pick(n, f));
+            println!(
+                "{name:36} {x0:>12.3} {x1:>12.3}   ratio {:.3}",
+                if x0 > 0.0 { x1 / x0 } else { f64::NAN }
+            );
+        }
+        let per: Vec<f64> = results
+            .iter()
+            .filter(|r| r.subscribers == n)
+            .map(|r| {
+                let c = r.subs.iter().filter(|t| t.connected).count().max(1);
+                r.subs.iter().map(|t| t.messages).sum::<u64>() as f64 / c as f64
+            })
+            .collect();
+        let gaps: u64 = results
+            .iter()
+            .flat_map(|r| r.subs.iter().map(|t| t.gaps))
+            .sum();
+        let slow: usize = results
+            .iter()
+            .flat_map(|r| r.subs.iter())
+            .filter(|t| t.closed_by_server.as_ref().is_some_and(|c| c.0 == 4000))
+            .count();
+        println!(
+            "messages per subscriber (mean per phase, median of phases): {:.0}; sequence gaps in all phases: {gaps}; slow disconnects in all phases: {slow}",
+            median(per)
         );
     }
-    for (code, n) in &total.rejects {
-        println!("  rejected {code}: {n}");
-    }
-    if let Some(e) = &total.last_error {
-        println!("  last transport error: {e}");
-    }
-    println!(
-        "order-to-ack latency (ms): p50 {:.3}  p99 {:.3}  p99.9 {:.3}  max {:.3}  ({} samples)",
-        ms(0.5),
-        ms(0.99),
-        ms(0.999),
-        total.hist.max() as f64 / 1000.0,
-        total.hist.len()
-    );
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channels_and_medians() {
+        assert_eq!(channel_kinds("book, trades").unwrap(), ["book", "trades"]);
+        assert!(channel_kinds("book,orders").is_err());
+        assert!(channel_kinds(",").is_err());
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
 
     #[test]
     fn ticks_and_urls() {
