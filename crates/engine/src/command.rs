@@ -243,4 +243,155 @@ pub enum Command {
     Expire {
         instrument: InstrumentId,
     },
+    /// Operator: change the trading parameters of a product (margins, limits, fees, …) for
+    /// every live month at once and for the months listed later. See [`ProductParamsChange`].
+    SetProductParams(Box<ProductParamsChange>),
+}
+
+/// The parameters of a product the operator may change while it trades, as they are in force
+/// for one instrument. Units are the engine's: basis points, contracts, minor units, ticks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ProductParams {
+    /// Daily price limit, basis points of the reference price.
+    pub price_limit_bps: u32,
+    pub initial_margin_bps: u32,
+    pub maintenance_margin_bps: u32,
+    pub order_qty_max: Qty,
+    pub position_limit_all_months: u64,
+    pub position_limit_spot_month: u64,
+    pub fee_maker_minor: i64,
+    pub fee_taker_minor: i64,
+    /// Velocity circuit breaker range in ticks; 0 turns it off.
+    pub cb_ticks: i64,
+    pub market_protection_ticks: i64,
+}
+
+impl ProductParams {
+    /// The parameters an instrument's spec carries.
+    pub fn of(spec: &InstrumentSpec) -> ProductParams {
+        ProductParams {
+            price_limit_bps: spec.price_limit_bps,
+            initial_margin_bps: spec.initial_margin_bps,
+            maintenance_margin_bps: spec.maintenance_margin_bps,
+            order_qty_max: spec.order_qty_max,
+            position_limit_all_months: spec.position_limit_all_months,
+            position_limit_spot_month: spec.position_limit_spot_month,
+            fee_maker_minor: spec.fee_maker_minor,
+            fee_taker_minor: spec.fee_taker_minor,
+            cb_ticks: spec.cb_ticks,
+            market_protection_ticks: spec.market_protection_ticks,
+        }
+    }
+
+    /// Writes these parameters into a spec (everything else in it is left alone).
+    pub fn apply_to(&self, spec: &mut InstrumentSpec) {
+        spec.price_limit_bps = self.price_limit_bps;
+        spec.initial_margin_bps = self.initial_margin_bps;
+        spec.maintenance_margin_bps = self.maintenance_margin_bps;
+        spec.order_qty_max = self.order_qty_max;
+        spec.position_limit_all_months = self.position_limit_all_months;
+        spec.position_limit_spot_month = self.position_limit_spot_month;
+        spec.fee_maker_minor = self.fee_maker_minor;
+        spec.fee_taker_minor = self.fee_taker_minor;
+        spec.cb_ticks = self.cb_ticks;
+        spec.market_protection_ticks = self.market_protection_ticks;
+    }
+}
+
+/// A change of some of a product's parameters: `None` keeps the value in force. The engine
+/// applies it to every listed, not delisted instrument of `product` at once and keeps it, so
+/// that months listed later take it too (see `Engine::set_product_params`).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ProductParamsChange {
+    /// Product root, e.g. `TKF`.
+    pub product: String,
+    pub price_limit_bps: Option<u32>,
+    pub initial_margin_bps: Option<u32>,
+    pub maintenance_margin_bps: Option<u32>,
+    pub order_qty_max: Option<Qty>,
+    pub position_limit_all_months: Option<u64>,
+    pub position_limit_spot_month: Option<u64>,
+    pub fee_maker_minor: Option<i64>,
+    pub fee_taker_minor: Option<i64>,
+    pub cb_ticks: Option<i64>,
+    pub market_protection_ticks: Option<i64>,
+}
+
+impl ProductParamsChange {
+    /// A change of nothing yet, for `product`.
+    pub fn new(product: &str) -> ProductParamsChange {
+        ProductParamsChange {
+            product: product.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Whether the change names no parameter at all.
+    pub fn is_empty(&self) -> bool {
+        self.price_limit_bps.is_none()
+            && self.initial_margin_bps.is_none()
+            && self.maintenance_margin_bps.is_none()
+            && self.order_qty_max.is_none()
+            && self.position_limit_all_months.is_none()
+            && self.position_limit_spot_month.is_none()
+            && self.fee_maker_minor.is_none()
+            && self.fee_taker_minor.is_none()
+            && self.cb_ticks.is_none()
+            && self.market_protection_ticks.is_none()
+    }
+
+    /// `base` with this change's values put in.
+    pub fn applied(&self, base: ProductParams) -> ProductParams {
+        ProductParams {
+            price_limit_bps: self.price_limit_bps.unwrap_or(base.price_limit_bps),
+            initial_margin_bps: self.initial_margin_bps.unwrap_or(base.initial_margin_bps),
+            maintenance_margin_bps: self
+                .maintenance_margin_bps
+                .unwrap_or(base.maintenance_margin_bps),
+            order_qty_max: self.order_qty_max.unwrap_or(base.order_qty_max),
+            position_limit_all_months: self
+                .position_limit_all_months
+                .unwrap_or(base.position_limit_all_months),
+            position_limit_spot_month: self
+                .position_limit_spot_month
+                .unwrap_or(base.position_limit_spot_month),
+            fee_maker_minor: self.fee_maker_minor.unwrap_or(base.fee_maker_minor),
+            fee_taker_minor: self.fee_taker_minor.unwrap_or(base.fee_taker_minor),
+            cb_ticks: self.cb_ticks.unwrap_or(base.cb_ticks),
+            market_protection_ticks: self
+                .market_protection_ticks
+                .unwrap_or(base.market_protection_ticks),
+        }
+    }
+
+    /// The later change `newer` laid over this one: its values win where it has any.
+    pub fn merge(&mut self, newer: &ProductParamsChange) {
+        fn over<T: Copy>(a: &mut Option<T>, b: Option<T>) {
+            if b.is_some() {
+                *a = b;
+            }
+        }
+        over(&mut self.price_limit_bps, newer.price_limit_bps);
+        over(&mut self.initial_margin_bps, newer.initial_margin_bps);
+        over(
+            &mut self.maintenance_margin_bps,
+            newer.maintenance_margin_bps,
+        );
+        over(&mut self.order_qty_max, newer.order_qty_max);
+        over(
+            &mut self.position_limit_all_months,
+            newer.position_limit_all_months,
+        );
+        over(
+            &mut self.position_limit_spot_month,
+            newer.position_limit_spot_month,
+        );
+        over(&mut self.fee_maker_minor, newer.fee_maker_minor);
+        over(&mut self.fee_taker_minor, newer.fee_taker_minor);
+        over(&mut self.cb_ticks, newer.cb_ticks);
+        over(
+            &mut self.market_protection_ticks,
+            newer.market_protection_ticks,
+        );
+    }
 }

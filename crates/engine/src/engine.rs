@@ -126,6 +126,7 @@ impl Engine {
             Command::MarginCallDeadline => self.margin_call_deadline(out),
             Command::RiskSweep => self.risk_sweep(out),
             Command::Expire { instrument } => self.expire(*instrument, out),
+            Command::SetProductParams(c) => self.set_product_params(c, out),
         };
         debug_assert!(
             result.is_ok() || out.len() == mark,
@@ -214,19 +215,30 @@ impl Engine {
                 "an instrument needs a positive reference price and order size limit",
             );
         }
-        let mut inst = InstrumentState::new(spec.clone());
-        inst.product_ix = match self.st.products.iter().position(|p| *p == spec.product) {
+        let product_ix = match self.st.products.iter().position(|p| *p == spec.product) {
             Some(i) => i as u32,
             None => {
                 self.st.products.push(spec.product.clone());
                 (self.st.products.len() - 1) as u32
             }
         };
-        self.st.instruments.push(inst);
+        // A month listed after the operator changed its product's parameters takes them.
+        let mut spec = spec.clone();
+        let changed = self.listing_params(&mut spec);
         out.push(Event::InstrumentListed {
             instrument: spec.id,
             symbol: spec.symbol.clone(),
         });
+        if let Some(params) = changed {
+            out.push(Event::ProductParamsChanged {
+                product: spec.product.clone(),
+                instruments: vec![spec.id],
+                params,
+            });
+        }
+        let mut inst = InstrumentState::new(spec);
+        inst.product_ix = product_ix;
+        self.st.instruments.push(inst);
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! What the core says back: one [`Outcome`] per command — accepted with its events, or
 //! rejected with a stable [`RejectCode`] and a human message.
 
-use crate::command::{OrderType, Phase, TimeInForce};
+use crate::command::{OrderType, Phase, ProductParams, TimeInForce};
 use tokex_types::{
     AccountId, ClientOrderId, Currency, InstrumentId, Money, OrderId, Price, Qty, Side, Timestamp,
 };
@@ -41,6 +41,20 @@ pub enum RejectCode {
     InsufficientFunds,
     InvalidAmount,
     InvalidFixing,
+    /// No listed, not delisted instrument of the product named.
+    UnknownProduct,
+    /// Initial or maintenance margin out of range, or maintenance not below initial.
+    InvalidMargin,
+    /// Daily price limit out of range, or narrower than one tick at a month's reference.
+    InvalidPriceLimit,
+    /// Largest order quantity out of range.
+    InvalidOrderQtyMax,
+    /// Position limits zero, too large, or the spot month's above all months'.
+    InvalidPositionLimit,
+    /// Fees out of range, or a maker rebate larger than the taker fee.
+    InvalidFee,
+    /// Circuit-breaker or market-protection ticks out of range.
+    InvalidProtection,
     Internal,
 }
 
@@ -79,6 +93,13 @@ impl RejectCode {
             InsufficientFunds => "INSUFFICIENT_FUNDS",
             InvalidAmount => "INVALID_AMOUNT",
             InvalidFixing => "INVALID_FIXING",
+            UnknownProduct => "UNKNOWN_PRODUCT",
+            InvalidMargin => "INVALID_MARGIN",
+            InvalidPriceLimit => "INVALID_PRICE_LIMIT",
+            InvalidOrderQtyMax => "INVALID_ORDER_QTY_MAX",
+            InvalidPositionLimit => "INVALID_POSITION_LIMIT",
+            InvalidFee => "INVALID_FEE",
+            InvalidProtection => "INVALID_PROTECTION",
             Internal => "INTERNAL",
         }
     }
@@ -290,6 +311,15 @@ pub enum Event {
         instrument: InstrumentId,
         final_price: Price,
         fixings: u32,
+    },
+    /// A product's parameters changed: `params` are now in force for `instruments` (every
+    /// live month, after an operator's change; the new month alone, when a month is listed
+    /// after one). Today's price limits of those instruments were recomputed around their
+    /// reference price.
+    ProductParamsChanged {
+        product: String,
+        instruments: Vec<InstrumentId>,
+        params: ProductParams,
     },
 }
 

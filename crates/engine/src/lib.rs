@@ -19,6 +19,8 @@
 //!   fund, expiry.
 //! - [`snapshot`]: canonical encoding of the whole state, the state hash, restore.
 //! - `invariants`: the O(n) checks tests run after every command.
+//! - [`params`]: the operator's changes of a product's parameters (margins, limits, fees)
+//!   while it trades.
 
 pub mod auction;
 mod clearing;
@@ -28,6 +30,7 @@ mod engine;
 pub mod event;
 mod invariants;
 mod matching;
+pub mod params;
 pub mod risk;
 pub mod snapshot;
 pub mod state;

@@ -6,7 +6,7 @@
 //! Restoring rebuilds the books by inserting the orders in priority order, which recreates
 //! every queue exactly.
 
-use crate::command::{OrderType, Phase, Role, StpMode, TimeInForce};
+use crate::command::{OrderType, Phase, ProductParamsChange, Role, StpMode, TimeInForce};
 use crate::engine::Engine;
 use crate::state::*;
 use sha2::{Digest, Sha256};
@@ -281,6 +281,38 @@ pub(crate) fn spec_of(d: &mut Dec) -> DecResult<InstrumentSpec> {
     })
 }
 
+/// A change of product parameters (journal command and kept overrides alike): the root,
+/// then each parameter as an option, in a fixed order.
+pub(crate) fn enc_params_change(e: &mut Enc, c: &ProductParamsChange) {
+    e.str(&c.product);
+    e.opt(c.price_limit_bps, |e, v| e.u32(v));
+    e.opt(c.initial_margin_bps, |e, v| e.u32(v));
+    e.opt(c.maintenance_margin_bps, |e, v| e.u32(v));
+    e.opt(c.order_qty_max, |e, v| e.u64(v.0));
+    e.opt(c.position_limit_all_months, |e, v| e.u64(v));
+    e.opt(c.position_limit_spot_month, |e, v| e.u64(v));
+    e.opt(c.fee_maker_minor, |e, v| e.i64(v));
+    e.opt(c.fee_taker_minor, |e, v| e.i64(v));
+    e.opt(c.cb_ticks, |e, v| e.i64(v));
+    e.opt(c.market_protection_ticks, |e, v| e.i64(v));
+}
+
+pub(crate) fn params_change_of(d: &mut Dec) -> DecResult<ProductParamsChange> {
+    Ok(ProductParamsChange {
+        product: d.str()?,
+        price_limit_bps: d.opt(|d| d.u32())?,
+        initial_margin_bps: d.opt(|d| d.u32())?,
+        maintenance_margin_bps: d.opt(|d| d.u32())?,
+        order_qty_max: d.opt(|d| Ok(Qty(d.u64()?)))?,
+        position_limit_all_months: d.opt(|d| d.u64())?,
+        position_limit_spot_month: d.opt(|d| d.u64())?,
+        fee_maker_minor: d.opt(|d| d.i64())?,
+        fee_taker_minor: d.opt(|d| d.i64())?,
+        cb_ticks: d.opt(|d| d.i64())?,
+        market_protection_ticks: d.opt(|d| d.i64())?,
+    })
+}
+
 fn enc_window(e: &mut Enc, q: &VecDeque<(Timestamp, Price)>) {
     e.u32(q.len() as u32);
     for &(t, p) in q {
@@ -446,6 +478,15 @@ impl Engine {
             e.u64(id.0);
             e.u32(i.0);
         }
+        // Product parameters the operator changed, last and only when there are any: a state
+        // without them keeps the bytes (and the hash) it had before such changes existed, and
+        // older snapshots restore unchanged.
+        if !st.product_overrides.is_empty() {
+            e.u32(st.product_overrides.len() as u32);
+            for c in st.product_overrides.values() {
+                enc_params_change(&mut e, c);
+            }
+        }
         e.buf
     }
 
@@ -603,6 +644,19 @@ impl Engine {
                 OrderId(d.u64()?),
                 InstrumentId(d.u32()?),
             ));
+        }
+        if !d.done() {
+            let n = d.u32()?;
+            if n == 0 {
+                return Err("empty product-parameter section in the snapshot".into());
+            }
+            for _ in 0..n {
+                let c = params_change_of(&mut d)?;
+                if st.product_overrides.contains_key(&c.product) {
+                    return Err(format!("product {:?} twice in the snapshot", c.product));
+                }
+                st.product_overrides.insert(c.product.clone(), c);
+            }
         }
         if !d.done() {
             return Err(format!(

@@ -2,7 +2,7 @@
 //! that tie client order ids and timers to orders. Everything that reaches events or the state
 //! hash is ordered (`BTreeMap`/`BTreeSet`, or sorted before encoding).
 
-use crate::command::{OrderType, Phase, Role, StpMode, TimeInForce};
+use crate::command::{OrderType, Phase, ProductParamsChange, Role, StpMode, TimeInForce};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use tokex_book::Book;
@@ -349,6 +349,8 @@ pub struct EngineState {
     pub gtd_timers: BTreeSet<(Timestamp, OrderId, InstrumentId)>,
     /// Interned product roots, in order of first listing.
     pub products: Vec<String>,
+    /// Parameters the operator changed, per product root: put into every month listed later.
+    pub product_overrides: BTreeMap<String, ProductParamsChange>,
     /// Money that entered and left through the operator, per currency (minor units).
     pub deposits: [i128; 2],
     pub withdrawals: [i128; 2],
@@ -375,6 +377,7 @@ impl EngineState {
             client_ids: FxHashMap::default(),
             gtd_timers: BTreeSet::new(),
             products: Vec::new(),
+            product_overrides: BTreeMap::new(),
             deposits: [0; 2],
             withdrawals: [0; 2],
             fees: [0; 2],

@@ -219,6 +219,13 @@ pub const REJECT_CODES: &[RejectCode] = &[
     RejectCode::InsufficientFunds,
     RejectCode::InvalidAmount,
     RejectCode::InvalidFixing,
+    RejectCode::UnknownProduct,
+    RejectCode::InvalidMargin,
+    RejectCode::InvalidPriceLimit,
+    RejectCode::InvalidOrderQtyMax,
+    RejectCode::InvalidPositionLimit,
+    RejectCode::InvalidFee,
+    RejectCode::InvalidProtection,
     RejectCode::Internal,
 ];
 
@@ -227,12 +234,13 @@ pub const REJECT_CODES: &[RejectCode] = &[
 pub fn reject_status(code: RejectCode) -> StatusCode {
     use RejectCode::*;
     match code {
-        UnknownAccount | UnknownInstrument | UnknownOrder => StatusCode::NOT_FOUND,
+        UnknownAccount | UnknownInstrument | UnknownOrder | UnknownProduct => StatusCode::NOT_FOUND,
         NotYourOrder | AccountRoleCannotTrade => StatusCode::FORBIDDEN,
         InstrumentIdMismatch | InvalidQuantity | OrderTooLarge | InvalidPrice
         | PriceOutsideLimits | InvalidTimeInForce | InvalidMinQty | InvalidDisplayQty
         | InvalidPostOnly | InvalidStopPrice | StopWouldTrigger | ExpiryInPast | InvalidAmount
-        | InvalidFixing => StatusCode::BAD_REQUEST,
+        | InvalidFixing | InvalidMargin | InvalidPriceLimit | InvalidOrderQtyMax
+        | InvalidPositionLimit | InvalidFee | InvalidProtection => StatusCode::BAD_REQUEST,
         AccountExists
         | MarketClosed
         | NotAllowedInAuction

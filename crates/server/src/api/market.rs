@@ -1194,6 +1194,20 @@ impl Feed {
                         d.fixings.insert((index.clone(), *date), *value_e6);
                         fixings.push((index.clone(), *date, *value_e6));
                     }
+                    Event::ProductParamsChanged {
+                        instruments,
+                        params,
+                        ..
+                    } => {
+                        // Margins, limits and fees shown with the instruments follow the
+                        // operator's change; the band is read back from the core.
+                        for id in instruments {
+                            if let Some(i) = d.instruments.get_mut(id.0 as usize) {
+                                params.apply_to(&mut i.spec);
+                            }
+                            self.dirty_instruments.insert(id.0);
+                        }
+                    }
                     Event::InstrumentListed { .. } | Event::AccountCreated { .. } => {}
                 }
             }
