@@ -7,31 +7,44 @@
 //! ResendRequest after its next Logon.
 //!
 //! Commands that come over FIX are registered as pending (with their ClOrdID and
-//! OrigClOrdID) before they are submitted; the router matches each applied command against
-//! them, so all reports — accepted, rejected, filled — come from the one ordered stream.
+//! OrigClOrdID, in memory and in the session database) before they are submitted; the router
+//! matches each applied command against them, so all reports — accepted, rejected, filled —
+//! come from the one ordered stream.
+//!
+//! Reports survive a crash between the journal and the session store: the router records,
+//! per batch and in one transaction, the journal seq it has reported through, the FIX state
+//! of the orders the batch changed and the pending commands it answered. On start the gateway
+//! replays the journal after that seq through the same router, from the newest snapshot at
+//! or before it; each report carries its [`Origin`] (journal seq, number within the command),
+//! and a session's store remembers the last one it stored, so what was stored before the
+//! crash is not stored again. Pending commands that never reached the journal are rejected.
 
 use crate::codec::{self, tag, Frame, Framer, Message};
 use crate::config::FixConfig;
 use crate::orders::{self, InstrumentInfo, Instruments, Tracked, Tracker};
 use crate::session::{Action, Session, State};
-use crate::store::{OrderRow, SqliteDb, SqliteStore};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use crate::store::{OrderRow, Origin, PendingRow, SqliteDb, SqliteStore, Store};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokex_engine::{Command, Event, MassCancel};
-use tokex_server::sequencer::Batch;
+use tokex_engine::codec::{decode_command, encode_command};
+use tokex_engine::{Command, Engine, Event, MassCancel};
+use tokex_journal::{latest_snapshot, FsStorage, JournalReader, Storage};
+use tokex_server::sequencer::{Applied, Batch};
 use tokex_server::ExchangeHandle;
-use tokex_types::{AccountId, OrderId};
+use tokex_types::{AccountId, OrderId, Timestamp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 /// Time a new connection has to send its Logon.
 pub const LOGON_TIMEOUT_SECS: u64 = 10;
 /// Bytes buffered from one connection before it is cut off.
 pub const READ_BUFFER_BYTES_MAX: usize = 1 << 20;
+/// Journaled commands the start-up catch-up routes per store transaction.
+pub const CATCH_UP_BATCH_COMMANDS: usize = 512;
 
 pub enum Out {
     Bytes(Vec<u8>),
@@ -44,12 +57,77 @@ pub struct Slot {
 }
 
 /// What the router needs to report a FIX-originated command.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Context {
     New { cl: String },
     Cancel { cl: String, orig: String },
     Replace { cl: String, orig: String },
     Mass { cl: String, request_type: String },
+}
+
+impl Context {
+    /// (kind, ClOrdID, extra) as the pending table keeps them.
+    fn to_row(&self) -> (&'static str, &str, &str) {
+        match self {
+            Context::New { cl } => ("N", cl, ""),
+            Context::Cancel { cl, orig } => ("C", cl, orig),
+            Context::Replace { cl, orig } => ("R", cl, orig),
+            Context::Mass { cl, request_type } => ("M", cl, request_type),
+        }
+    }
+
+    fn from_row(r: &PendingRow) -> Option<Context> {
+        let (cl, extra) = (r.cl.clone(), r.extra.clone());
+        Some(match r.kind.as_str() {
+            "N" => Context::New { cl },
+            "C" => Context::Cancel { cl, orig: extra },
+            "R" => Context::Replace { cl, orig: extra },
+            "M" => Context::Mass {
+                cl,
+                request_type: extra,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// A command submitted from a session, waiting for the router.
+struct Pending {
+    /// Row id in the session database (0 if it could not be written).
+    id: i64,
+    command: Command,
+    session: usize,
+    ctx: Context,
+}
+
+/// The router's bookkeeping for one batch.
+#[derive(Default)]
+struct Work {
+    /// The command being routed and the number of reports it has produced.
+    seq: u64,
+    reports: u32,
+    /// Orders whose FIX state changed.
+    dirty: BTreeSet<u64>,
+    /// Pending commands answered.
+    answered: Vec<i64>,
+}
+
+impl Work {
+    fn begin(&mut self, seq: u64) {
+        self.seq = seq;
+        self.reports = 0;
+    }
+
+    /// The origin of the command's next report.
+    fn next_origin(&mut self) -> Origin {
+        self.reports += 1;
+        (self.seq, self.reports)
+    }
+}
+
+/// ExecID of a report: its origin, so a regenerated report has the same one.
+fn exec_id(o: Origin) -> String {
+    format!("{}-{}", o.0, o.1)
 }
 
 pub struct Gateway {
@@ -59,11 +137,134 @@ pub struct Gateway {
     by_account: BTreeMap<u32, Vec<usize>>,
     pub instruments: Mutex<Instruments>,
     pub tracker: Mutex<Tracker>,
-    pending: Mutex<Vec<(Command, usize, Context)>>,
+    pending: Mutex<Vec<Pending>>,
     db: SqliteDb,
     epoch: Instant,
     next_conn: AtomicU64,
-    next_exec: AtomicU64,
+    /// The journal seq through which every report is stored.
+    reported: AtomicU64,
+    /// Subscribed before the start-up catch-up, so no batch falls between the two.
+    events: Mutex<Option<broadcast::Receiver<Arc<Batch>>>>,
+    /// Orders and pending commands a failed store transaction did not record.
+    unrecorded: Mutex<Work>,
+}
+
+/// The journal directory with the snapshots after `max_seq` hidden, so that
+/// [`latest_snapshot`] finds the newest one at or before it.
+#[derive(Clone, Copy)]
+struct SnapshotsUpTo {
+    max_seq: u64,
+}
+
+fn snapshot_seq(name: &str) -> Option<u64> {
+    name.strip_prefix("snapshot-")?
+        .strip_suffix(".snap")?
+        .parse()
+        .ok()
+}
+
+impl Storage for SnapshotsUpTo {
+    type File = <FsStorage as Storage>::File;
+    type Reader = <FsStorage as Storage>::Reader;
+
+    fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+        FsStorage.create_dir_all(dir)
+    }
+    fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+        Ok(FsStorage
+            .list(dir)?
+            .into_iter()
+            .filter(|n| snapshot_seq(n).is_none_or(|s| s <= self.max_seq))
+            .collect())
+    }
+    fn create(&self, path: &Path) -> std::io::Result<Self::File> {
+        FsStorage.create(path)
+    }
+    fn open_append(&self, path: &Path) -> std::io::Result<Self::File> {
+        FsStorage.open_append(path)
+    }
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        FsStorage.read(path)
+    }
+    fn open_read(&self, path: &Path) -> std::io::Result<Self::Reader> {
+        FsStorage.open_read(path)
+    }
+    fn truncate(&self, path: &Path, len: u64) -> std::io::Result<()> {
+        FsStorage.truncate(path, len)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        FsStorage.rename(from, to)
+    }
+    fn remove(&self, path: &Path) -> std::io::Result<()> {
+        FsStorage.remove(path)
+    }
+    fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+        FsStorage.sync_dir(dir)
+    }
+}
+
+/// The FIX state of the working orders of `accounts` as the engine holds them, named from the
+/// rows older gateways kept. The engine does not keep an order's type, time in force or
+/// average price, so those are approximated (used once, when a database without the
+/// `tracked` table is first opened).
+fn tracker_from_engine(engine: &Engine, accounts: &[u32], saved: Vec<OrderRow>) -> Tracker {
+    let saved: BTreeMap<u64, OrderRow> = saved.into_iter().map(|r| (r.order_id, r)).collect();
+    let mut working = Vec::new();
+    for i in engine.instruments() {
+        for side in [tokex_types::Side::Buy, tokex_types::Side::Sell] {
+            for r in i.book.orders(side) {
+                if accounts.contains(&r.account.0) {
+                    working.push((r, i.spec.id, engine.client_order_id_of(r.id)));
+                }
+            }
+        }
+        for s in i.stops.orders.values() {
+            if accounts.contains(&s.account.0) {
+                let r = tokex_book::Resting {
+                    id: s.id,
+                    account: s.account,
+                    side: s.side,
+                    price: s.price.unwrap_or(tokex_types::Price(0)),
+                    leaves: s.qty,
+                    visible: s.qty,
+                    display: s.display_qty.unwrap_or(tokex_types::Qty(0)),
+                    filled: tokex_types::Qty(0),
+                    tag: u16::MAX,
+                };
+                working.push((r, i.spec.id, s.client_order_id));
+            }
+        }
+    }
+    let mut tracker = Tracker::default();
+    for (r, instrument, clid) in working {
+        let row = saved.get(&r.id.0);
+        let stop = r.tag == u16::MAX;
+        tracker.insert(Tracked {
+            order_id: r.id,
+            account: r.account,
+            instrument,
+            session: row.and_then(|x| x.session),
+            cl_ord_id: row
+                .and_then(|x| x.cl_ord_id.clone())
+                .or(clid.map(|c| c.as_str().to_string())),
+            orig_cl_ord_id: row.and_then(|x| x.orig_cl_ord_id.clone()),
+            side: r.side,
+            ord_type: if stop {
+                tokex_engine::OrderType::StopLimit
+            } else {
+                tokex_engine::OrderType::Limit
+            },
+            tif: tokex_engine::TimeInForce::Gtc,
+            price: (r.price.0 != 0).then_some(r.price),
+            stop_price: None,
+            order_qty: r.leaves.0 + row.map_or(r.filled.0, |x| x.cum),
+            leaves: r.leaves.0,
+            cum: row.map_or(r.filled.0, |x| x.cum),
+            notional: row.map_or(r.filled.0 as i128 * r.price.0 as i128, |x| x.notional),
+            done: None,
+        });
+    }
+    tracker
 }
 
 impl Gateway {
@@ -71,14 +272,17 @@ impl Gateway {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Builds the gateway: sessions from the config, their stores from `data_dir/fix/`,
-    /// instruments and working orders from the exchange.
+    /// Builds the gateway: sessions from the config, their stores and the working orders from
+    /// `data_dir/fix/`; then catches up with the journal in `data_dir/journal` (reports the
+    /// previous run had not stored, instruments), before any connection is accepted.
     pub async fn new(
         handle: ExchangeHandle,
         config: &FixConfig,
         data_dir: PathBuf,
     ) -> Result<Arc<Gateway>, String> {
         config.validate()?;
+        // First: every batch from now on reaches the router, whatever the catch-up reads.
+        let events = handle.subscribe();
         let db = SqliteDb::open(&data_dir.join("fix").join("sessions.sqlite"))?;
         let mut slots = Vec::new();
         let mut by_comp = BTreeMap::new();
@@ -92,88 +296,216 @@ impl Gateway {
             by_comp.insert((s.sender_comp_id.clone(), s.target_comp_id.clone()), i);
             by_account.entry(s.account).or_default().push(i);
         }
-        let accounts: Vec<u32> = by_account.keys().copied().collect();
-        let (instruments, working) = handle
-            .query(move |e| {
-                let mut ins = Instruments::default();
-                let mut working = Vec::new();
-                for i in e.instruments() {
-                    ins.insert(InstrumentInfo::from_spec(&i.spec, i.delisted));
-                    for side in [tokex_types::Side::Buy, tokex_types::Side::Sell] {
-                        for r in i.book.orders(side) {
-                            if accounts.contains(&r.account.0) {
-                                working.push((r, i.spec.id, e.client_order_id_of(r.id)));
-                            }
-                        }
-                    }
-                    for s in i.stops.orders.values() {
-                        if accounts.contains(&s.account.0) {
-                            let r = tokex_book::Resting {
-                                id: s.id,
-                                account: s.account,
-                                side: s.side,
-                                price: s.price.unwrap_or(tokex_types::Price(0)),
-                                leaves: s.qty,
-                                visible: s.qty,
-                                display: s.display_qty.unwrap_or(tokex_types::Qty(0)),
-                                filled: tokex_types::Qty(0),
-                                tag: u16::MAX,
-                            };
-                            working.push((r, i.spec.id, s.client_order_id));
-                        }
-                    }
-                }
-                (ins, working)
-            })
-            .await
-            .map_err(|e| e.to_string())?;
-        let saved: BTreeMap<u64, OrderRow> = db
-            .load_orders()?
-            .into_iter()
-            .map(|r| (r.order_id, r))
-            .collect();
+        let reported = db.reported_seq()?;
         let mut tracker = Tracker::default();
-        for (r, instrument, clid) in working {
-            let row = saved.get(&r.id.0);
-            let stop = r.tag == u16::MAX;
-            tracker.insert(Tracked {
-                order_id: r.id,
-                account: r.account,
-                instrument,
-                session: row.and_then(|x| x.session),
-                cl_ord_id: row
-                    .and_then(|x| x.cl_ord_id.clone())
-                    .or(clid.map(|c| c.as_str().to_string())),
-                orig_cl_ord_id: row.and_then(|x| x.orig_cl_ord_id.clone()),
-                side: r.side,
-                ord_type: if stop {
-                    tokex_engine::OrderType::StopLimit
-                } else {
-                    tokex_engine::OrderType::Limit
-                },
-                tif: tokex_engine::TimeInForce::Gtc,
-                price: (r.price.0 != 0).then_some(r.price),
-                stop_price: None,
-                order_qty: r.leaves.0 + row.map_or(r.filled.0, |x| x.cum),
-                leaves: r.leaves.0,
-                cum: row.map_or(r.filled.0, |x| x.cum),
-                notional: row.map_or(r.filled.0 as i128 * r.price.0 as i128, |x| x.notional),
-                done: None,
-            });
+        if reported.is_some() {
+            for t in db.load_tracked()? {
+                tracker.insert(t);
+            }
         }
-        Ok(Arc::new(Gateway {
+        let mut pending = Vec::new();
+        for row in db.load_pending()? {
+            let decoded = decode_command(&row.command).ok().map(|(_, c)| c);
+            match (decoded, Context::from_row(&row)) {
+                (Some(command), Some(ctx)) if row.session < slots.len() => pending.push(Pending {
+                    id: row.id,
+                    command,
+                    session: row.session,
+                    ctx,
+                }),
+                _ => {
+                    tracing::warn!(id = row.id, "FIX pending command unreadable: dropped");
+                    db.delete_pending(row.id)?;
+                }
+            }
+        }
+        let gw = Arc::new(Gateway {
             handle,
             slots,
             by_comp,
             by_account,
-            instruments: Mutex::new(instruments),
+            instruments: Mutex::new(Instruments::default()),
             tracker: Mutex::new(tracker),
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(pending),
             db,
             epoch: Instant::now(),
             next_conn: AtomicU64::new(1),
-            next_exec: AtomicU64::new(1),
-        }))
+            reported: AtomicU64::new(reported.unwrap_or(0)),
+            events: Mutex::new(Some(events)),
+            unrecorded: Mutex::new(Work::default()),
+        });
+        let g = gw.clone();
+        let journal = data_dir.join("journal");
+        tokio::task::spawn_blocking(move || g.catch_up(&journal, reported))
+            .await
+            .map_err(|e| format!("FIX catch-up: {e}"))??;
+        Ok(gw)
+    }
+
+    /// Replays the journal from the newest snapshot at or before `reported` and routes the
+    /// commands after `reported` (reports the previous run had not stored; the origins skip
+    /// the ones it had). Without `reported` (a new database, or one from before reports were
+    /// tracked) nothing is reported again: the working orders are taken from the engine as
+    /// the journal leaves it. Pending commands that are not in the journal are rejected.
+    fn catch_up(&self, journal: &Path, reported: Option<u64>) -> Result<(), String> {
+        let t0 = Instant::now();
+        let limit = reported.unwrap_or(u64::MAX);
+        let (mut engine, from) = if journal.exists() {
+            let latest = latest_snapshot(&SnapshotsUpTo { max_seq: limit }, journal)
+                .map_err(|e| e.to_string())?;
+            match latest.snapshot {
+                Some(s) => (
+                    Engine::restore(&s.bytes)
+                        .map_err(|e| format!("snapshot {}: {e}", s.path.display()))?,
+                    s.seq + 1,
+                ),
+                None => (Engine::new(), 1),
+            }
+        } else {
+            (Engine::new(), 1)
+        };
+        self.load_instruments(&engine);
+        let mut last = from - 1;
+        let mut routed = 0u64;
+        if journal.exists() {
+            // The sequencer may be appending: a record still being written ends the read
+            // (as a torn tail); it and everything after reach the router as batches.
+            let mut reader =
+                JournalReader::open(FsStorage, journal, from).map_err(|e| e.to_string())?;
+            let mut batch = Batch::default();
+            while let Some(rec) = reader.next_record().map_err(|e| e.to_string())? {
+                let seq = rec.seq;
+                let (time, command) = decode_command(rec.payload)
+                    .map_err(|e| format!("journal record seq {seq} does not decode: {e}"))?;
+                let outcome = engine.apply(seq, time, &command);
+                last = seq;
+                if reported.is_some_and(|w| seq > w) {
+                    batch.items.push(Applied {
+                        seq,
+                        time,
+                        command,
+                        outcome,
+                    });
+                    if batch.items.len() >= CATCH_UP_BATCH_COMMANDS {
+                        routed += batch.items.len() as u64;
+                        self.on_batch(&batch);
+                        batch.items.clear();
+                    }
+                } else {
+                    self.follow_instruments(&command, &outcome);
+                }
+            }
+            routed += batch.items.len() as u64;
+            self.on_batch(&batch);
+        }
+        match reported {
+            None => {
+                let accounts: Vec<u32> = self.by_account.keys().copied().collect();
+                let tracker = tracker_from_engine(&engine, &accounts, self.db.load_orders()?);
+                let all: Vec<Tracked> = tracker.orders.values().cloned().collect();
+                self.db.commit_reported(last, &all, &[], &[])?;
+                *self.tracker.lock().expect("tracker") = tracker;
+                self.reported.store(last, Ordering::SeqCst);
+            }
+            Some(w) if last < w => {
+                // The journal ends before what the store says was reported (a data directory
+                // put together from different backups): follow the journal from its end.
+                tracing::error!(
+                    reported = w,
+                    journal_end = last,
+                    "the FIX store is ahead of the journal"
+                );
+                self.db.commit_reported(last, &[], &[], &[])?;
+                self.reported.store(last, Ordering::SeqCst);
+            }
+            Some(_) => {}
+        }
+        let lost = self.reject_lost();
+        tracing::info!(
+            routed,
+            lost,
+            journal_end = last,
+            ms = t0.elapsed().as_millis() as u64,
+            "FIX gateway caught up with the journal"
+        );
+        Ok(())
+    }
+
+    fn load_instruments(&self, engine: &Engine) {
+        let mut ins = self.instruments.lock().expect("instruments");
+        for i in engine.instruments() {
+            ins.insert(InstrumentInfo::from_spec(&i.spec, i.delisted));
+        }
+    }
+
+    /// New listings and expiries.
+    fn follow_instruments(&self, command: &Command, outcome: &tokex_engine::Outcome) {
+        if let Command::ListInstrument(spec) = command {
+            if outcome.result.is_ok() {
+                self.instruments
+                    .lock()
+                    .expect("instruments")
+                    .insert(InstrumentInfo::from_spec(spec, false));
+            }
+        }
+        for ev in &outcome.events {
+            if let Event::Expired { instrument, .. } = ev {
+                if let Some(i) = self
+                    .instruments
+                    .lock()
+                    .expect("instruments")
+                    .by_id
+                    .get_mut(&instrument.0)
+                {
+                    i.delisted = true;
+                }
+            }
+        }
+    }
+
+    /// Commands submitted before a restart that never reached the journal: the exchange
+    /// never saw them, so each gets its rejection (ExecutionReport, OrderCancelReject or
+    /// OrderMassCancelReport) now. Returns how many.
+    fn reject_lost(&self) -> usize {
+        let lost: Vec<Pending> = std::mem::take(&mut *self.pending.lock().expect("pending"));
+        let text = "not entered: the exchange restarted before this request reached its journal";
+        for p in &lost {
+            let m = match (&p.ctx, &p.command) {
+                (Context::New { cl }, Command::NewOrder(o)) => {
+                    let ins = self
+                        .instruments
+                        .lock()
+                        .expect("instruments")
+                        .get(o.instrument)
+                        .cloned();
+                    let mut t = orders::tracked_from_new(o, OrderId(0), Some(p.session));
+                    t.cl_ord_id = Some(cl.clone());
+                    t.leaves = 0;
+                    t.done = Some('8');
+                    let mut m =
+                        orders::execution_report(&t, ins.as_ref(), &format!("L-{}", p.id), '8');
+                    m.set(tag::ORDER_ID, "NONE");
+                    m.push(tag::ORD_REJ_REASON, 99);
+                    m.push(tag::TEXT, text);
+                    m
+                }
+                (Context::Cancel { cl, orig }, Command::Cancel(c)) => {
+                    self.cancel_reject_message(cl, orig, c.order, '1', 99, text)
+                }
+                (Context::Replace { cl, orig }, Command::Amend(a)) => {
+                    self.cancel_reject_message(cl, orig, a.order, '2', 99, text)
+                }
+                (Context::Mass { cl, request_type }, _) => mass_reject(cl, request_type, text),
+                _ => continue,
+            };
+            self.deliver(p.session, m);
+            if p.id != 0 {
+                if let Err(e) = self.db.delete_pending(p.id) {
+                    tracing::error!("{e}");
+                }
+            }
+        }
+        lost.len()
     }
 
     /// Numbers, stores and (if logged on) sends an application message on session `idx`.
@@ -181,6 +513,22 @@ impl Gateway {
         let now = self.now_ms();
         let mut slot = self.slots[idx].lock().expect("session");
         let raw = slot.session.send(msg, now);
+        if slot.session.is_logged_on() {
+            if let Some((_, tx)) = &slot.conn {
+                let _ = tx.send(Out::Bytes(raw));
+            }
+        }
+    }
+
+    /// [`Gateway::deliver`] for a report of a journaled command; skipped when the session's
+    /// store already holds it (stored before a restart, regenerated by the catch-up).
+    fn deliver_report(&self, idx: usize, msg: Message, origin: Origin) {
+        let now = self.now_ms();
+        let mut slot = self.slots[idx].lock().expect("session");
+        if origin <= slot.session.store.last_origin() {
+            return;
+        }
+        let raw = slot.session.send_report(msg, now, origin);
         if slot.session.is_logged_on() {
             if let Some((_, tx)) = &slot.conn {
                 let _ = tx.send(Out::Bytes(raw));
@@ -199,102 +547,139 @@ impl Gateway {
         }
     }
 
-    fn exec_id(&self, seq: u64) -> String {
-        format!("{seq}-{}", self.next_exec.fetch_add(1, Ordering::Relaxed))
-    }
-
-    fn persist(&self, t: &Tracked) {
-        let r = if t.done.is_some() {
-            self.db.delete_order(t.order_id.0)
-        } else {
-            self.db.save_order(&OrderRow {
-                order_id: t.order_id.0,
-                cl_ord_id: t.cl_ord_id.clone(),
-                orig_cl_ord_id: t.orig_cl_ord_id.clone(),
-                session: t.session,
-                cum: t.cum,
-                notional: t.notional,
-            })
-        };
-        if let Err(e) = r {
-            tracing::error!("{e}");
-        }
-    }
-
-    fn report(&self, t: &Tracked, exec_type: char, seq: u64, extra: impl FnOnce(&mut Message)) {
+    fn report(&self, t: &Tracked, exec_type: char, w: &mut Work, extra: impl FnOnce(&mut Message)) {
+        let origin = w.next_origin();
         let m = {
             let ins = self.instruments.lock().expect("instruments");
             let mut m =
-                orders::execution_report(t, ins.get(t.instrument), &self.exec_id(seq), exec_type);
+                orders::execution_report(t, ins.get(t.instrument), &exec_id(origin), exec_type);
             extra(&mut m);
             m
         };
         for s in self.sessions_of(t) {
-            self.deliver(s, m.clone());
+            self.deliver_report(s, m.clone(), origin);
         }
-        self.persist(t);
+        w.dirty.insert(t.order_id.0);
     }
 
-    /// Registers a FIX-originated command and submits it.
+    /// Registers a FIX-originated command (in memory and in the session database, so its
+    /// reports can be made after a restart) and submits it.
     pub async fn submit(
         &self,
         idx: usize,
         cmd: Command,
         ctx: Context,
     ) -> Result<(), tokex_server::SubmitError> {
-        self.pending
-            .lock()
-            .expect("pending")
-            .push((cmd.clone(), idx, ctx));
-        let r = self.handle.submit(cmd.clone()).await.map(|_| ());
+        let id = {
+            let mut p = self.pending.lock().expect("pending");
+            let (kind, cl, extra) = ctx.to_row();
+            let id = self
+                .db
+                .insert_pending(idx, kind, cl, extra, &encode_command(Timestamp(0), &cmd))
+                .unwrap_or_else(|e| {
+                    tracing::error!("{e}");
+                    0
+                });
+            p.push(Pending {
+                id,
+                command: cmd.clone(),
+                session: idx,
+                ctx,
+            });
+            id
+        };
+        let r = self.handle.submit(cmd).await.map(|_| ());
         if r.is_err() {
             let mut p = self.pending.lock().expect("pending");
-            if let Some(i) = p.iter().position(|(c, s, _)| *s == idx && *c == cmd) {
+            if let Some(i) = p.iter().position(|x| x.id == id && x.session == idx) {
                 p.remove(i);
+            }
+            if id != 0 {
+                if let Err(e) = self.db.delete_pending(id) {
+                    tracing::error!("{e}");
+                }
             }
         }
         r
     }
 
-    fn take_pending(&self, cmd: &Command) -> Option<(usize, Context)> {
+    fn take_pending(&self, cmd: &Command, w: &mut Work) -> Option<(usize, Context)> {
         let mut p = self.pending.lock().expect("pending");
         let i = p
             .iter()
-            .position(|(c, _, _)| orders::same_command(c, cmd))?;
-        let (_, s, ctx) = p.remove(i);
-        Some((s, ctx))
+            .position(|x| orders::same_command(&x.command, cmd))?;
+        let x = p.remove(i);
+        if x.id != 0 {
+            w.answered.push(x.id);
+        }
+        Some((x.session, x.ctx))
     }
 
     fn is_fix_account(&self, a: AccountId) -> bool {
         self.by_account.contains_key(&a.0)
     }
 
-    /// Turns one durable batch into reports.
-    pub fn on_batch(&self, batch: &Batch) {
-        for applied in &batch.items {
-            self.on_applied(applied);
-        }
+    /// The journal seq through which every report is stored.
+    pub fn reported_seq(&self) -> u64 {
+        self.reported.load(Ordering::SeqCst)
     }
 
-    fn on_applied(&self, a: &tokex_server::sequencer::Applied) {
-        if let Command::ListInstrument(spec) = &a.command {
-            if a.outcome.result.is_ok() {
-                self.instruments
-                    .lock()
-                    .expect("instruments")
-                    .insert(InstrumentInfo::from_spec(spec, false));
+    /// Turns one durable batch into reports, then records in one store transaction that it
+    /// is done (the orders it changed, the pending commands it answered, its last seq).
+    /// Commands already reported (the catch-up read them from the journal) are skipped.
+    pub fn on_batch(&self, batch: &Batch) {
+        let mut w = Work::default();
+        let mut last = None;
+        let done = self.reported.load(Ordering::SeqCst);
+        for applied in &batch.items {
+            if applied.seq <= done {
+                continue;
             }
+            w.begin(applied.seq);
+            self.on_applied(applied, &mut w);
+            last = Some(applied.seq);
         }
+        let Some(last) = last else { return };
+        // What an earlier batch could not record is recorded with this one.
+        let mut w = {
+            let mut carried = self.unrecorded.lock().expect("unrecorded");
+            w.dirty.append(&mut carried.dirty);
+            w.answered.append(&mut carried.answered);
+            w
+        };
+        let (save, delete) = {
+            let tr = self.tracker.lock().expect("tracker");
+            let mut save = Vec::new();
+            let mut delete = Vec::new();
+            for id in &w.dirty {
+                match tr.orders.get(id) {
+                    Some(t) if t.done.is_none() => save.push(t.clone()),
+                    _ => delete.push(*id),
+                }
+            }
+            (save, delete)
+        };
+        if let Err(e) = self.db.commit_reported(last, &save, &delete, &w.answered) {
+            tracing::error!("{e}");
+            let mut carried = self.unrecorded.lock().expect("unrecorded");
+            carried.dirty.append(&mut w.dirty);
+            carried.answered.append(&mut w.answered);
+        }
+        self.reported.store(last, Ordering::SeqCst);
+    }
+
+    fn on_applied(&self, a: &Applied, w: &mut Work) {
+        self.follow_instruments(&a.command, &a.outcome);
         let ctx = match &a.command {
             Command::NewOrder(_)
             | Command::Amend(_)
             | Command::Cancel(_)
-            | Command::MassCancel(_) => self.take_pending(&a.command),
+            | Command::MassCancel(_) => self.take_pending(&a.command, w),
             _ => None,
         };
         if let Err(r) = &a.outcome.result {
             if let Some((idx, ctx)) = ctx {
-                self.on_reject(a, idx, ctx, r);
+                self.on_reject(a, idx, ctx, r, w);
             }
             return;
         }
@@ -311,7 +696,7 @@ impl Gateway {
                         };
                         let t = orders::tracked_from_new(o, *order_id, session);
                         self.tracker.lock().expect("tracker").insert(t.clone());
-                        self.report(&t, '0', a.seq, |_| {});
+                        self.report(&t, '0', w, |_| {});
                     }
                 }
                 Event::Trade {
@@ -353,7 +738,7 @@ impl Gateway {
                                 .expect("instruments")
                                 .get(t.instrument)
                                 .map(|i| i.format_price(*price));
-                            self.report(&t, 'F', a.seq, |m| {
+                            self.report(&t, 'F', w, |m| {
                                 m.push(tag::LAST_QTY, qty.0);
                                 if let Some(px) = px {
                                     m.push(tag::LAST_PX, px);
@@ -379,7 +764,7 @@ impl Gateway {
                         tr.orders.get(&order_id.0).cloned()
                     };
                     if let Some(t) = t {
-                        self.report(&t, status, a.seq, |m| {
+                        self.report(&t, status, w, |m| {
                             m.push(tag::TEXT, orders::cancel_text(*reason));
                         });
                     }
@@ -410,7 +795,7 @@ impl Gateway {
                         t.order_qty = t.cum + leaves.0;
                         t.clone()
                     };
-                    self.report(&t, '5', a.seq, |_| {});
+                    self.report(&t, '5', w, |_| {});
                 }
                 Event::StopTriggered {
                     order_id,
@@ -432,20 +817,9 @@ impl Gateway {
                             .get(t.instrument)
                             .map(|i| i.format_price(*last_price))
                             .unwrap_or_default();
-                        self.report(&t, 'D', a.seq, |m| {
+                        self.report(&t, 'D', w, |m| {
                             m.push(tag::TEXT, format!("stop triggered by a trade at {px}"));
                         });
-                    }
-                }
-                Event::Expired { instrument, .. } => {
-                    if let Some(i) = self
-                        .instruments
-                        .lock()
-                        .expect("instruments")
-                        .by_id
-                        .get_mut(&instrument.0)
-                    {
-                        i.delisted = true;
                     }
                 }
                 _ => {}
@@ -458,19 +832,22 @@ impl Gateway {
                 .with(tag::MASS_CANCEL_REQUEST_TYPE, &request_type)
                 .with(tag::MASS_CANCEL_RESPONSE, &request_type)
                 .with(tag::TOTAL_AFFECTED_ORDERS, cancelled);
-            self.deliver(idx, m);
+            let origin = w.next_origin();
+            self.deliver_report(idx, m, origin);
         }
     }
 
     fn on_reject(
         &self,
-        a: &tokex_server::sequencer::Applied,
+        a: &Applied,
         idx: usize,
         ctx: Context,
         r: &tokex_engine::Reject,
+        w: &mut Work,
     ) {
         let text = format!("{}: {}", r.code.as_str(), r.message);
-        match (ctx, &a.command) {
+        let origin = w.next_origin();
+        let m = match (ctx, &a.command) {
             (Context::New { cl }, Command::NewOrder(o)) => {
                 let ins = self
                     .instruments
@@ -482,14 +859,13 @@ impl Gateway {
                 t.cl_ord_id = Some(cl);
                 t.leaves = 0;
                 t.done = Some('8');
-                let mut m = orders::execution_report(&t, ins.as_ref(), &self.exec_id(a.seq), '8');
+                let mut m = orders::execution_report(&t, ins.as_ref(), &exec_id(origin), '8');
                 m.set(tag::ORDER_ID, "NONE");
                 m.push(tag::ORD_REJ_REASON, orders::ord_rej_reason(r.code));
                 m.push(tag::TEXT, text);
-                self.deliver(idx, m);
+                m
             }
-            (Context::Cancel { cl, orig }, Command::Cancel(c)) => self.cancel_reject(
-                idx,
+            (Context::Cancel { cl, orig }, Command::Cancel(c)) => self.cancel_reject_message(
                 &cl,
                 &orig,
                 c.order,
@@ -497,8 +873,7 @@ impl Gateway {
                 orders::cxl_rej_reason(r.code),
                 &text,
             ),
-            (Context::Replace { cl, orig }, Command::Amend(c)) => self.cancel_reject(
-                idx,
+            (Context::Replace { cl, orig }, Command::Amend(c)) => self.cancel_reject_message(
                 &cl,
                 &orig,
                 c.order,
@@ -506,18 +881,10 @@ impl Gateway {
                 orders::cxl_rej_reason(r.code),
                 &text,
             ),
-            (Context::Mass { cl, request_type }, _) => {
-                let m = Message::new("r")
-                    .with(tag::CL_ORD_ID, cl)
-                    .with(tag::ORDER_ID, "NONE")
-                    .with(tag::MASS_CANCEL_REQUEST_TYPE, request_type)
-                    .with(tag::MASS_CANCEL_RESPONSE, 0)
-                    .with(tag::MASS_CANCEL_REJECT_REASON, 99)
-                    .with(tag::TEXT, text);
-                self.deliver(idx, m);
-            }
-            _ => {}
-        }
+            (Context::Mass { cl, request_type }, _) => mass_reject(&cl, &request_type, &text),
+            _ => return,
+        };
+        self.deliver_report(idx, m, origin);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -531,6 +898,20 @@ impl Gateway {
         reason: u32,
         text: &str,
     ) {
+        let m = self.cancel_reject_message(cl, orig, order, response_to, reason, text);
+        self.deliver(idx, m);
+    }
+
+    /// OrderCancelReject (9).
+    fn cancel_reject_message(
+        &self,
+        cl: &str,
+        orig: &str,
+        order: tokex_engine::OrderRef,
+        response_to: char,
+        reason: u32,
+        text: &str,
+    ) -> Message {
         let (order_id, status) = match order {
             tokex_engine::OrderRef::Id(id) => {
                 let st = self
@@ -544,15 +925,14 @@ impl Gateway {
             }
             tokex_engine::OrderRef::Client(_) => ("NONE".to_string(), '8'),
         };
-        let m = Message::new("9")
+        Message::new("9")
             .with(tag::ORDER_ID, order_id)
             .with(tag::CL_ORD_ID, cl)
             .with(tag::ORIG_CL_ORD_ID, orig)
             .with(tag::ORD_STATUS, status)
             .with(tag::CXL_REJ_RESPONSE_TO, response_to)
             .with(tag::CXL_REJ_REASON, reason)
-            .with(tag::TEXT, text);
-        self.deliver(idx, m);
+            .with(tag::TEXT, text)
     }
 
     fn session_lookup(&self, sender: &str, target: &str) -> Option<usize> {
@@ -574,6 +954,17 @@ impl Gateway {
             }
         }
     }
+}
+
+/// OrderMassCancelReport (r) refusing a mass cancel.
+fn mass_reject(cl: &str, request_type: &str, text: &str) -> Message {
+    Message::new("r")
+        .with(tag::CL_ORD_ID, cl)
+        .with(tag::ORDER_ID, "NONE")
+        .with(tag::MASS_CANCEL_REQUEST_TYPE, request_type)
+        .with(tag::MASS_CANCEL_RESPONSE, 0)
+        .with(tag::MASS_CANCEL_REJECT_REASON, 99)
+        .with(tag::TEXT, text)
 }
 
 /// Runs one connection until it closes.
@@ -743,7 +1134,8 @@ fn run_actions(
 
 /// Accepts connections and routes the exchange's batches until the exchange stops.
 pub async fn run(gw: Arc<Gateway>, listener: TcpListener) -> Result<(), String> {
-    let mut events = gw.handle.subscribe();
+    let taken = gw.events.lock().expect("events").take();
+    let mut events = taken.unwrap_or_else(|| gw.handle.subscribe());
     let router_gw = gw.clone();
     let router = tokio::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;

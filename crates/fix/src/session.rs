@@ -18,7 +18,7 @@
 
 use crate::codec::{self, reject_reason, tag, Message, SessionReject};
 use crate::config::SessionConfig;
-use crate::store::Store;
+use crate::store::{Origin, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
@@ -105,6 +105,16 @@ impl<S: Store> Session<S> {
     /// its bytes. A message sent while no connection is logged on is still numbered and
     /// stored: the client gets it by ResendRequest after its next Logon.
     pub fn send(&mut self, msg: Message, now_ms: u64) -> Vec<u8> {
+        self.send_from(msg, now_ms, None)
+    }
+
+    /// [`Session::send`] for a report produced from a journaled command: the store keeps
+    /// `origin` with it, so the same report regenerated after a restart is recognised.
+    pub fn send_report(&mut self, msg: Message, now_ms: u64, origin: Origin) -> Vec<u8> {
+        self.send_from(msg, now_ms, Some(origin))
+    }
+
+    fn send_from(&mut self, msg: Message, now_ms: u64, origin: Option<Origin>) -> Vec<u8> {
         let seq = self.store.next_out();
         let mt = msg.msg_type().to_string();
         let mut out = Message::new(&mt)
@@ -115,7 +125,11 @@ impl<S: Store> Session<S> {
         out.fields
             .extend(msg.fields.into_iter().filter(|(t, _)| *t != tag::MSG_TYPE));
         let raw = out.encode();
-        if let Err(e) = self.store.record_out(seq, is_admin(&mt), &raw) {
+        let recorded = match origin {
+            Some(o) => self.store.record_report(seq, &raw, o),
+            None => self.store.record_out(seq, is_admin(&mt), &raw),
+        };
+        if let Err(e) = recorded {
             tracing::error!(session = %self.cfg.key(), "{e}");
         }
         self.last_sent_ms = now_ms;
