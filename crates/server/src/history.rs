@@ -70,6 +70,8 @@ pub struct HistoryStore {
 impl HistoryStore {
     pub fn open(path: &Path) -> Result<HistoryStore, String> {
         let conn = Connection::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // Every write uses one of a fixed set of statements: keep them all prepared.
+        conn.set_prepared_statement_cache_capacity(32);
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(|e| e.to_string())?;
         conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
@@ -96,7 +98,7 @@ impl HistoryStore {
     ) -> Result<(), String> {
         let tx = self.conn.transaction().map_err(|e| e.to_string())?;
         write_one(&tx, seq, time_ns, cmd, events).map_err(|e| e.to_string())?;
-        tx.execute("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1", params![seq.to_string()]).map_err(|e| e.to_string())?;
+        tx.prepare_cached("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1").and_then(|mut st| st.execute(params![seq.to_string()])).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())
     }
 
@@ -109,7 +111,7 @@ impl HistoryStore {
                 .map_err(|e| e.to_string())?;
             newest = a.seq;
         }
-        tx.execute("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1", params![newest.to_string()]).map_err(|e| e.to_string())?;
+        tx.prepare_cached("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1").and_then(|mut st| st.execute(params![newest.to_string()])).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())
     }
 }
@@ -123,21 +125,21 @@ fn write_one(
 ) -> rusqlite::Result<()> {
     let (seq_i, t) = (seq as i64, time_ns as i64);
     if let Command::ListInstrument(s) = cmd {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR REPLACE INTO instruments VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                s.id.0,
-                s.symbol,
-                s.product,
-                s.underlying,
-                s.currency.code(),
-                s.tick_size,
-                s.tick_value_minor,
-                s.year,
-                s.month,
-                s.last_trading_day.to_string()
-            ],
-        )?;
+        )?
+        .execute(params![
+            s.id.0,
+            s.symbol,
+            s.product,
+            s.underlying,
+            s.currency.code(),
+            s.tick_size,
+            s.tick_value_minor,
+            s.year,
+            s.month,
+            s.last_trading_day.to_string()
+        ])?;
     }
     for e in events {
         match e {
@@ -153,15 +155,14 @@ fn write_one(
                 stop_price,
                 qty,
             } => {
-                tx.execute(
-                    "INSERT OR REPLACE INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'new', ?10, 0, ?11, ?12, ?11)",
-                    params![order_id.0 as i64, account.0, instrument.0, client_order_id.map(|c| c.to_string()), side.as_str(), order_type(*ot), tif(*tf), price.map(|p| p.0), stop_price.map(|p| p.0), qty.0 as i64, seq_i, t],
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'new', ?10, 0, ?11, ?12, ?11)")?.execute(params![order_id.0 as i64, account.0, instrument.0, client_order_id.map(|c| c.to_string()), side.as_str(), order_type(*ot), tif(*tf), price.map(|p| p.0), stop_price.map(|p| p.0), qty.0 as i64, seq_i, t],
                 )?;
             }
             Event::OrderRested {
                 order_id, leaves, ..
             } => {
-                tx.execute("UPDATE orders SET status = 'working', leaves = ?2, updated_seq = ?3 WHERE id = ?1", params![order_id.0 as i64, leaves.0 as i64, seq_i])?;
+                tx.prepare_cached("UPDATE orders SET status = 'working', leaves = ?2, updated_seq = ?3 WHERE id = ?1")?.execute(params![order_id.0 as i64, leaves.0 as i64, seq_i])?;
             }
             Event::Trade {
                 trade_id,
@@ -177,28 +178,26 @@ fn write_one(
                 sell_leaves,
                 ..
             } => {
-                tx.execute(
-                    "INSERT OR REPLACE INTO fills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![*trade_id as i64, seq_i, t, instrument.0, price.0, qty.0 as i64, buy_order.0 as i64, buy_account.0, sell_order.0 as i64, sell_account.0, aggressor.map(|s| s.as_str())],
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO fills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![*trade_id as i64, seq_i, t, instrument.0, price.0, qty.0 as i64, buy_order.0 as i64, buy_account.0, sell_order.0 as i64, sell_account.0, aggressor.map(|s| s.as_str())],
                 )?;
                 for (id, leaves) in [(buy_order, buy_leaves), (sell_order, sell_leaves)] {
-                    tx.execute(
-                        "UPDATE orders SET filled = filled + ?2, leaves = ?3, status = CASE WHEN ?3 = 0 THEN 'filled' ELSE 'partially_filled' END, updated_seq = ?4 WHERE id = ?1",
-                        params![id.0 as i64, qty.0 as i64, leaves.0 as i64, seq_i],
+                    tx.prepare_cached(
+                        "UPDATE orders SET filled = filled + ?2, leaves = ?3, status = CASE WHEN ?3 = 0 THEN 'filled' ELSE 'partially_filled' END, updated_seq = ?4 WHERE id = ?1")?.execute(params![id.0 as i64, qty.0 as i64, leaves.0 as i64, seq_i],
                     )?;
                 }
             }
             Event::OrderCancelled {
                 order_id, reason, ..
             } => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE orders SET status = ?2, leaves = 0, updated_seq = ?3 WHERE id = ?1",
-                    params![
-                        order_id.0 as i64,
-                        format!("cancelled:{}", reason.as_str()),
-                        seq_i
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    order_id.0 as i64,
+                    format!("cancelled:{}", reason.as_str()),
+                    seq_i
+                ])?;
             }
             Event::OrderAmended {
                 order_id,
@@ -207,9 +206,8 @@ fn write_one(
                 leaves,
                 ..
             } => {
-                tx.execute(
-                    "UPDATE orders SET price = COALESCE(?2, price), stop_price = COALESCE(?3, stop_price), leaves = ?4, updated_seq = ?5 WHERE id = ?1",
-                    params![order_id.0 as i64, price.map(|p| p.0), stop_price.map(|p| p.0), leaves.0 as i64, seq_i],
+                tx.prepare_cached(
+                    "UPDATE orders SET price = COALESCE(?2, price), stop_price = COALESCE(?3, stop_price), leaves = ?4, updated_seq = ?5 WHERE id = ?1")?.execute(params![order_id.0 as i64, price.map(|p| p.0), stop_price.map(|p| p.0), leaves.0 as i64, seq_i],
                 )?;
             }
             Event::Settled {
@@ -220,38 +218,36 @@ fn write_one(
                 limit_locked,
                 ..
             } => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO settlements VALUES (?1, ?2, ?3, 'daily', ?4, ?5, ?6, ?7)",
-                    params![
-                        seq_i,
-                        t,
-                        instrument.0,
-                        price.0,
-                        volume.0 as i64,
-                        *open_interest as i64,
-                        *limit_locked as i64
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    seq_i,
+                    t,
+                    instrument.0,
+                    price.0,
+                    volume.0 as i64,
+                    *open_interest as i64,
+                    *limit_locked as i64
+                ])?;
             }
             Event::Expired {
                 instrument,
                 final_price,
                 ..
             } => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO settlements VALUES (?1, ?2, ?3, 'final', ?4, NULL, NULL, NULL)",
-                    params![seq_i, t, instrument.0, final_price.0],
-                )?;
+                )?
+                .execute(params![seq_i, t, instrument.0, final_price.0])?;
             }
             Event::FixingRecorded {
                 index,
                 date,
                 value_e6,
             } => {
-                tx.execute(
-                    "INSERT OR REPLACE INTO fixings VALUES (?1, ?2, ?3, ?4)",
-                    params![index, date.to_string(), value_e6, seq_i],
-                )?;
+                tx.prepare_cached("INSERT OR REPLACE INTO fixings VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![index, date.to_string(), value_e6, seq_i])?;
             }
             Event::CashMoved {
                 account,
@@ -260,9 +256,8 @@ fn write_one(
                 kind,
                 balance,
             } => {
-                tx.execute(
-                    "INSERT INTO cash VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
+                tx.prepare_cached("INSERT INTO cash VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+                    .execute(params![
                         seq_i,
                         t,
                         account.0,
@@ -270,8 +265,7 @@ fn write_one(
                         amount.0,
                         format!("{kind:?}"),
                         balance.0
-                    ],
-                )?;
+                    ])?;
             }
             Event::VariationMargin {
                 account,
@@ -279,10 +273,15 @@ fn write_one(
                 amount,
                 position,
             } => {
-                tx.execute(
-                    "INSERT INTO variation_margin VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![seq_i, t, account.0, instrument.0, amount.0, position],
-                )?;
+                tx.prepare_cached("INSERT INTO variation_margin VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+                    .execute(params![
+                        seq_i,
+                        t,
+                        account.0,
+                        instrument.0,
+                        amount.0,
+                        position
+                    ])?;
             }
             _ => {}
         }
@@ -310,7 +309,7 @@ pub fn spawn(
         for (seq, t, cmd, events) in &pending {
             write_one(&tx, *seq, *t, cmd, events).map_err(|e| e.to_string())?;
         }
-        tx.execute("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1", params![report.last_seq.to_string()]).map_err(|e| e.to_string())?;
+        tx.prepare_cached("INSERT INTO meta(key, value) VALUES('last_seq', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1").and_then(|mut st| st.execute(params![report.last_seq.to_string()])).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
         tracing::info!(
             records = pending.len(),

@@ -110,13 +110,15 @@ struct Bucket {
     at: Instant,
 }
 
-/// Signatures seen, and their expiry queue (ms, key, signature).
-type ReplayCache = (HashSet<(String, String)>, VecDeque<(u64, String, String)>);
+/// Signatures seen, and their expiry queue (ms, signature). A signature is an HMAC under the
+/// key's own secret, so its 32 bytes alone identify the request: two keys producing the same
+/// one is as likely as guessing a secret. Fixed-size entries keep the check allocation-free.
+type ReplayCache = (HashSet<[u8; 32]>, VecDeque<(u64, [u8; 32])>);
 
 /// Replay cache and token buckets.
 #[derive(Default)]
 pub struct Guard {
-    /// (key, signature) accepted, with their expiry in ms; evicted in expiry order.
+    /// Signatures accepted, with their expiry in ms; evicted in expiry order.
     seen: Mutex<ReplayCache>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
@@ -181,7 +183,8 @@ impl Guard {
         mac.update(&signing_payload(ts, r.method, r.path_and_query, r.body));
         // Constant-time comparison.
         mac.verify_slice(&given).map_err(|_| ApiError::unauthenticated(INVALID_SIGNATURE, "the signature does not match: sign timestamp + METHOD + path?query + body with HMAC-SHA256 keyed by SHA-256(secret)"))?;
-        self.check_replay(&rec.key, &sig.to_ascii_lowercase(), ts + window, now)?;
+        let given: [u8; 32] = given.try_into().expect("length checked above");
+        self.check_replay(given, ts + window, now)?;
         self.charge(&rec.key, rec.role)?;
         Ok(Principal {
             key: rec.key,
@@ -190,28 +193,26 @@ impl Guard {
         })
     }
 
-    fn check_replay(&self, key: &str, sig: &str, expires: u64, now: u64) -> Result<(), ApiError> {
+    fn check_replay(&self, sig: [u8; 32], expires: u64, now: u64) -> Result<(), ApiError> {
         let mut g = self
             .seen
             .lock()
             .map_err(|_| ApiError::internal("replay cache poisoned"))?;
         let (set, queue) = &mut *g;
-        while queue.front().is_some_and(|(t, _, _)| *t < now) {
-            if let Some((_, k, s)) = queue.pop_front() {
-                set.remove(&(k, s));
+        while queue.front().is_some_and(|(t, _)| *t < now) {
+            if let Some((_, s)) = queue.pop_front() {
+                set.remove(&s);
             }
         }
-        let entry = (key.to_string(), sig.to_string());
-        if set.contains(&entry) {
+        if !set.insert(sig) {
             return Err(ApiError::unauthenticated(
                 REPLAYED_REQUEST,
                 "this signature was already used: sign each request with a fresh timestamp",
             ));
         }
-        set.insert(entry);
         // Keep the queue ordered by expiry (windows differ per request).
-        let pos = queue.partition_point(|(t, _, _)| *t <= expires);
-        queue.insert(pos, (expires, key.to_string(), sig.to_string()));
+        let pos = queue.partition_point(|(t, _)| *t <= expires);
+        queue.insert(pos, (expires, sig));
         Ok(())
     }
 
@@ -222,10 +223,16 @@ impl Guard {
             .lock()
             .map_err(|_| ApiError::internal("rate limiter poisoned"))?;
         let now = Instant::now();
-        let b = g.entry(key.to_string()).or_insert(Bucket {
-            tokens: burst,
-            at: now,
-        });
+        if !g.contains_key(key) {
+            g.insert(
+                key.to_string(),
+                Bucket {
+                    tokens: burst,
+                    at: now,
+                },
+            );
+        }
+        let b = g.get_mut(key).expect("inserted above");
         b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * rate).min(burst);
         b.at = now;
         if b.tokens < 1.0 {
