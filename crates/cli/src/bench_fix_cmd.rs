@@ -1156,9 +1156,32 @@ impl Http {
         }
         Ok(v)
     }
+
+    /// The exchange's journal counters from its public `/metrics`.
+    fn journal(&self) -> Option<Journal> {
+        let url = format!("{}/metrics", self.url.trim_end_matches('/'));
+        let text = self
+            .agent
+            .get(&url)
+            .call()
+            .ok()?
+            .body_mut()
+            .read_to_string()
+            .ok()?;
+        let metric = |name: &str| -> Option<f64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        };
+        Some(Journal {
+            commands: metric("tokex_commands_total")? as u64,
+            fsyncs: metric("tokex_batches_total")? as u64,
+            fsync_ns: (metric("tokex_fsync_seconds_total")? * 1e9) as u64,
+            fsync_ns_max: (metric("tokex_fsync_seconds_max")? * 1e9) as u64,
+        })
+    }
 }
 
-fn external_setup(a: &BenchFixArgs, fix: &FixConfig) -> Result<Market, String> {
+fn external_setup(a: &BenchFixArgs, fix: &FixConfig) -> Result<(Market, Http), String> {
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))
@@ -1215,7 +1238,7 @@ fn external_setup(a: &BenchFixArgs, fix: &FixConfig) -> Result<Market, String> {
             eprintln!("bench-fix: opened and funded {opened} accounts");
         }
     }
-    Ok(market)
+    Ok((market, http))
 }
 
 /// The file system a path lives on (fsync on tmpfs costs nothing: worth saying).
@@ -1279,16 +1302,24 @@ pub fn run(a: BenchFixArgs) -> Result<(), String> {
         IN_PROCESS_PASSWORD.to_string()
     };
     let mut fix = sessions_config(&a, a.sessions, "127.0.0.1:0", &password);
-    let (exchange, market, addr) = match &a.fix_addr {
-        Some(addr) => (None, external_setup(&a, &fix)?, addr.clone()),
+    let (exchange, market, addr, http) = match &a.fix_addr {
+        Some(addr) => {
+            let (m, http) = external_setup(&a, &fix)?;
+            (None, m, addr.clone(), Some(http))
+        }
         None => {
             eprintln!("bench-fix: starting an exchange in this process ...");
             let (ex, m) = start_in_process(&a, &mut fix)?;
             let addr = ex.addr.clone();
-            (Some(ex), m, addr)
+            (Some(ex), m, addr, None)
         }
     };
-    let result = measure(&a, &password, &market, &addr, exchange.as_ref());
+    let probe = || match (&exchange, &http) {
+        (Some(e), _) => Some(journal_stats(&e.handle)),
+        (None, Some(h)) => h.journal(),
+        _ => None,
+    };
+    let result = measure(&a, &password, &market, &addr, exchange.as_ref(), &probe);
     let stopped = exchange.map(InProcess::stop).unwrap_or(Ok(()));
     let report = result?;
     stopped?;
@@ -1309,6 +1340,7 @@ fn measure(
     market: &Market,
     addr: &str,
     exchange: Option<&InProcess>,
+    journal: &dyn Fn() -> Option<Journal>,
 ) -> Result<Value, String> {
     let window = a.window.unwrap_or(if a.rate.is_some() {
         RATE_OUTSTANDING_MAX
@@ -1343,7 +1375,8 @@ fn measure(
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let fsync_before = exchange.map(|e| journal_stats(&e.handle));
+    let journal_before = journal();
+    let cpu_before = thread_cpu();
     let mut plan = Plan {
         addr: addr.to_string(),
         target: a.target_comp_id.clone(),
@@ -1417,19 +1450,28 @@ fn measure(
         stop_lp(&plan, lp).await;
         Ok::<_, String>((total, stats))
     })?;
-    rt.shutdown_timeout(Duration::from_secs(1));
-    let fsync = match (exchange, fsync_before) {
-        (Some(e), Some(b)) => {
-            let after = journal_stats(&e.handle);
-            Some(json!({
-                "commands": after.0 - b.0,
-                "fsyncs": after.1 - b.1,
-                "commands_per_fsync": (after.0 - b.0) as f64 / (after.1 - b.1).max(1) as f64,
-                "fsync_mean_ms": (after.2 - b.2) as f64 / 1e6 / (after.1 - b.1).max(1) as f64,
-                "fsync_max_ms": after.3 as f64 / 1e6,
-            }))
+    // Before the generator's threads end, or their time is lost.
+    let mut cpu = thread_cpu();
+    for (k, v) in &cpu_before {
+        if let Some(x) = cpu.get_mut(k) {
+            *x -= v;
         }
-        _ => None,
+    }
+    cpu.retain(|_, v| *v >= 0.005);
+    rt.shutdown_timeout(Duration::from_secs(1));
+    // Everything the exchange journaled meanwhile (with another client trading, theirs too).
+    let journal = match (journal_before, journal()) {
+        (Some(b), Some(a)) => {
+            let (n, f) = (a.commands - b.commands, (a.fsyncs - b.fsyncs).max(1));
+            json!({
+                "commands": n,
+                "fsyncs": a.fsyncs - b.fsyncs,
+                "commands_per_fsync": n as f64 / f as f64,
+                "fsync_mean_ms": (a.fsync_ns - b.fsync_ns) as f64 / 1e6 / f as f64,
+                "fsync_max_ms_since_start": a.fsync_ns_max as f64 / 1e6,
+            })
+        }
+        _ => Value::Null,
     };
     let elapsed = match (total.first_sent, total.last_answer) {
         (Some(f), Some(l)) => l.saturating_duration_since(f).as_secs_f64(),
@@ -1463,10 +1505,10 @@ fn measure(
                 "in_process": true,
                 "data_dir": e.data_dir.display().to_string(),
                 "filesystem": filesystem_of(&e.data_dir),
-                "journal": fsync,
             }),
             None => json!({"in_process": false, "fix_addr": addr}),
         },
+        "journal": journal,
         "instrument": market.symbol,
         "sessions": a.sessions,
         "rate": a.rate,
@@ -1492,6 +1534,7 @@ fn measure(
             "by_kind": by_kind,
             "from_intended_send": if a.rate.is_some() { lat(&total.intended) } else { Value::Null },
         },
+        "cpu_s": cpu,
         "liquidity_session": {
             "fills": lp_stats.fills.load(Ordering::Relaxed),
             "quotes_reposted": lp_stats.quotes.load(Ordering::Relaxed),
@@ -1500,15 +1543,57 @@ fn measure(
     }))
 }
 
-/// (commands, fsyncs, fsync ns total, fsync ns max) of the exchange's sequencer.
-fn journal_stats(h: &tokex_server::ExchangeHandle) -> (u64, u64, u64, u64) {
+/// CPU seconds used by this process's threads, by thread name (Linux; empty elsewhere):
+/// where the two shared cores went (generator `bench-fix`; with an in-process exchange its
+/// FIX gateway's runtime `exchange`, the `sequencer` and the `journal-commit` thread).
+fn thread_cpu() -> BTreeMap<String, f64> {
+    // USER_HZ: /proc reports CPU time in 1/100 s on Linux whatever the kernel's own tick.
+    const TICKS_PER_SEC: f64 = 100.0;
+    let mut out = BTreeMap::new();
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let p = e.path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(p.join("comm")),
+            std::fs::read_to_string(p.join("stat")),
+        ) else {
+            continue;
+        };
+        // After the ")" closing the name come fields 3.. of proc(5): utime is 14, stime 15.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let name = match comm.trim() {
+            "tokex" => "main".to_string(),
+            n => n.to_string(),
+        };
+        *out.entry(name).or_default() += (ticks(11) + ticks(12)) as f64 / TICKS_PER_SEC;
+    }
+    out
+}
+
+/// The sequencer's journal counters.
+struct Journal {
+    commands: u64,
+    /// One per durable batch.
+    fsyncs: u64,
+    fsync_ns: u64,
+    /// The longest fsync since the exchange started.
+    fsync_ns_max: u64,
+}
+
+fn journal_stats(h: &tokex_server::ExchangeHandle) -> Journal {
     let s = h.stats();
-    (
-        s.commands.load(Ordering::Relaxed),
-        s.batches.load(Ordering::Relaxed),
-        s.fsync_ns_total.load(Ordering::Relaxed),
-        s.fsync_ns_max.load(Ordering::Relaxed),
-    )
+    Journal {
+        commands: s.commands.load(Ordering::Relaxed),
+        fsyncs: s.batches.load(Ordering::Relaxed),
+        fsync_ns: s.fsync_ns_total.load(Ordering::Relaxed),
+        fsync_ns_max: s.fsync_ns_max.load(Ordering::Relaxed),
+    }
 }
 
 fn print_table(r: &Value) {
@@ -1571,15 +1656,15 @@ fn print_table(r: &Value) {
             println!("  error: {}", e.as_str().unwrap_or("?"));
         }
     }
-    let j = &ex["journal"];
+    let j = &r["journal"];
     if j.is_object() {
         println!(
-            "journal: {} commands in {} fsyncs ({:.1} per fsync), fsync mean {:.2} ms, longest {:.2} ms",
+            "journal: {} commands in {} fsyncs ({:.1} per fsync), fsync mean {:.2} ms; longest fsync since the exchange started {:.2} ms",
             u(&j["commands"]),
             u(&j["fsyncs"]),
             f(&j["commands_per_fsync"]),
             f(&j["fsync_mean_ms"]),
-            f(&j["fsync_max_ms"])
+            f(&j["fsync_max_ms_since_start"])
         );
     }
     println!("latency to the first ExecutionReport (ms):");
@@ -1609,6 +1694,16 @@ fn print_table(r: &Value) {
     }
     if lat["from_intended_send"].is_object() {
         row("all, from the intended send", &lat["from_intended_send"]);
+    }
+    if let Some(cpu) = r["cpu_s"].as_object().filter(|c| !c.is_empty()) {
+        let parts: Vec<String> = cpu
+            .iter()
+            .map(|(k, v)| format!("{k} {:.1}", f(v)))
+            .collect();
+        println!(
+            "CPU seconds of this process's threads: {}",
+            parts.join(", ")
+        );
     }
     let lp = &r["liquidity_session"];
     println!(

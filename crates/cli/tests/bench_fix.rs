@@ -40,7 +40,7 @@ fn in_process_run_answers_every_order() {
     // Each crossing order meets the liquidity session's quote.
     assert_eq!(r["fills"], kinds["new, crossing (IOC)"], "{r}");
     assert_eq!(r["liquidity_session"]["fills"], r["fills"], "{r}");
-    let j = &r["exchange"]["journal"];
+    let j = &r["journal"];
     assert_eq!(r["exchange"]["in_process"], true, "{r}");
     assert!(j["commands"].as_u64().unwrap() >= 300, "{r}");
     assert!(j["fsyncs"].as_u64().unwrap() > 0, "{r}");
