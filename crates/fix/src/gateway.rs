@@ -45,6 +45,8 @@ pub const LOGON_TIMEOUT_SECS: u64 = 10;
 pub const READ_BUFFER_BYTES_MAX: usize = 1 << 20;
 /// Journaled commands the start-up catch-up routes per store transaction.
 pub const CATCH_UP_BATCH_COMMANDS: usize = 512;
+/// Batches without FIX reports record the seq they reached at most this many commands apart.
+pub const RECORD_EVERY_COMMANDS: u64 = 10_000;
 
 pub enum Out {
     Bytes(Vec<u8>),
@@ -110,6 +112,8 @@ struct Work {
     dirty: BTreeSet<u64>,
     /// Pending commands answered.
     answered: Vec<i64>,
+    /// Whether any report was made.
+    made_reports: bool,
 }
 
 impl Work {
@@ -121,6 +125,7 @@ impl Work {
     /// The origin of the command's next report.
     fn next_origin(&mut self) -> Origin {
         self.reports += 1;
+        self.made_reports = true;
         (self.seq, self.reports)
     }
 }
@@ -143,6 +148,8 @@ pub struct Gateway {
     next_conn: AtomicU64,
     /// The journal seq through which every report is stored.
     reported: AtomicU64,
+    /// The last seq written to the session database as reported.
+    recorded: AtomicU64,
     /// Subscribed before the start-up catch-up, so no batch falls between the two.
     events: Mutex<Option<broadcast::Receiver<Arc<Batch>>>>,
     /// Orders and pending commands a failed store transaction did not record.
@@ -331,6 +338,7 @@ impl Gateway {
             epoch: Instant::now(),
             next_conn: AtomicU64::new(1),
             reported: AtomicU64::new(reported.unwrap_or(0)),
+            recorded: AtomicU64::new(reported.unwrap_or(0)),
             events: Mutex::new(Some(events)),
             unrecorded: Mutex::new(Work::default()),
         });
@@ -406,6 +414,7 @@ impl Gateway {
                 self.db.commit_reported(last, &all, &[], &[])?;
                 *self.tracker.lock().expect("tracker") = tracker;
                 self.reported.store(last, Ordering::SeqCst);
+                self.recorded.store(last, Ordering::SeqCst);
             }
             Some(w) if last < w => {
                 // The journal ends before what the store says was reported (a data directory
@@ -417,6 +426,7 @@ impl Gateway {
                 );
                 self.db.commit_reported(last, &[], &[], &[])?;
                 self.reported.store(last, Ordering::SeqCst);
+                self.recorded.store(last, Ordering::SeqCst);
             }
             Some(_) => {}
         }
@@ -647,6 +657,18 @@ impl Gateway {
             w.answered.append(&mut carried.answered);
             w
         };
+        // A batch that made no report and changed no order needs no transaction of its own
+        // (routing it again after a crash makes nothing); the seq is still recorded now and
+        // then, so the catch-up after a restart stays short.
+        let recorded = self.recorded.load(Ordering::SeqCst);
+        if !w.made_reports
+            && w.dirty.is_empty()
+            && w.answered.is_empty()
+            && last < recorded + RECORD_EVERY_COMMANDS
+        {
+            self.reported.store(last, Ordering::SeqCst);
+            return;
+        }
         let (save, delete) = {
             let tr = self.tracker.lock().expect("tracker");
             let mut save = Vec::new();
@@ -664,6 +686,8 @@ impl Gateway {
             let mut carried = self.unrecorded.lock().expect("unrecorded");
             carried.dirty.append(&mut w.dirty);
             carried.answered.append(&mut w.answered);
+        } else {
+            self.recorded.store(last, Ordering::SeqCst);
         }
         self.reported.store(last, Ordering::SeqCst);
     }
