@@ -76,6 +76,49 @@ pub fn parse_money(c: Currency, field: &str, s: &str) -> ApiResult<i64> {
     i64::try_from(minor).map_err(|_| bad(format!("{s} is out of range")))
 }
 
+/// A percentage string as basis points, exact to 0.01%, not negative (e.g. "12.5" → 1250).
+/// Errors carry `code` (the engine's code for the parameter), so that a value refused at the
+/// edge and one refused by the core read the same.
+pub fn parse_pct_bps(field: &str, s: &str, code: RejectCode) -> ApiResult<u32> {
+    let bad = |why: String| ApiError::bad(code.as_str(), format!("{field}: {why}"));
+    let d = Decimal::parse(s.trim()).map_err(|e| bad(format!("{s:?}: {e}")))?;
+    let bps = d.div_exact(Decimal::new(1, 2)).map_err(|_| {
+        bad(format!(
+            "{s} has more than two decimals (0.01% is the finest step)"
+        ))
+    })?;
+    if bps < 0 {
+        return Err(bad(format!("{s} is negative")));
+    }
+    u32::try_from(bps).map_err(|_| bad(format!("{s} is out of range")))
+}
+
+/// A count string (contracts): a whole number, not negative. Zero passes, for the core to
+/// refuse with its reason.
+pub fn parse_count(field: &str, s: &str, code: RejectCode) -> ApiResult<u64> {
+    let bad = |why: String| ApiError::bad(code.as_str(), format!("{field}: {s:?} {why}"));
+    let d = Decimal::parse(s.trim()).map_err(|_| bad("is not a decimal number".into()))?;
+    if d.scale != 0 {
+        return Err(bad("is not a whole number".into()));
+    }
+    if d.mantissa < 0 {
+        return Err(bad("is negative".into()));
+    }
+    u64::try_from(d.mantissa).map_err(|_| bad("is out of range".into()))
+}
+
+/// A fee per contract in `c`, exact to the minor unit, either sign (a negative maker fee is a
+/// rebate).
+pub fn parse_fee(c: Currency, field: &str, s: &str) -> ApiResult<i64> {
+    let bad =
+        |why: String| ApiError::bad(RejectCode::InvalidFee.as_str(), format!("{field}: {why}"));
+    let d = Decimal::parse(s.trim()).map_err(|e| bad(format!("{s:?}: {e}")))?;
+    let minor = d
+        .div_exact(minor_unit(c))
+        .map_err(|_| bad(format!("{s} has more decimals than {c} allows")))?;
+    i64::try_from(minor).map_err(|_| bad(format!("{s} is out of range")))
+}
+
 pub fn parse_currency(s: &str) -> ApiResult<Currency> {
     Currency::parse(s).ok_or_else(|| {
         ApiError::bad(
@@ -142,5 +185,33 @@ mod tests {
         assert_eq!(fmt_money(Currency::Usd, 1050), "10.50");
         assert_eq!(fmt_avg_price(tick, 8125 * 3, 3), "8.125");
         assert_eq!(fmt_avg_price(tick, -16250, -2), "8.125");
+    }
+
+    #[test]
+    fn product_parameters() {
+        let m = RejectCode::InvalidMargin;
+        assert_eq!(parse_pct_bps("p", "12", m).unwrap(), 1_200);
+        assert_eq!(parse_pct_bps("p", "12.5", m).unwrap(), 1_250);
+        assert_eq!(parse_pct_bps("p", "0.01", m).unwrap(), 1);
+        assert_eq!(parse_pct_bps("p", "0", m).unwrap(), 0);
+        for bad in ["12.345", "-1", "x", "", "99999999999"] {
+            let e = parse_pct_bps("p", bad, m).unwrap_err();
+            assert_eq!(e.code, "INVALID_MARGIN", "{bad}");
+        }
+        let q = RejectCode::InvalidOrderQtyMax;
+        assert_eq!(parse_count("q", "500", q).unwrap(), 500);
+        assert_eq!(parse_count("q", "0", q).unwrap(), 0);
+        for bad in ["1.5", "-1", "x"] {
+            assert_eq!(
+                parse_count("q", bad, q).unwrap_err().code,
+                "INVALID_ORDER_QTY_MAX"
+            );
+        }
+        assert_eq!(parse_fee(Currency::Usd, "f", "-0.05").unwrap(), -5);
+        assert_eq!(parse_fee(Currency::Usd, "f", "1").unwrap(), 100);
+        assert_eq!(
+            parse_fee(Currency::Usd, "f", "0.001").unwrap_err().code,
+            "INVALID_FEE"
+        );
     }
 }

@@ -86,7 +86,8 @@ pub const OPERATIONS: &[Op] = &[
     op!("post", "/api/v1/admin/instruments/{symbol}/halt", Operator, "operator", "Halt trading in an instrument (cancels still allowed).", NONE, None, "Object"),
     op!("post", "/api/v1/admin/instruments/{symbol}/resume", Operator, "operator", "End a halt with a pre-open call auction.", NONE, Some("Resume"), "Object"),
     op!("delete", "/api/v1/admin/orders", Operator, "operator", "Mass cancel across accounts (every filter optional).", &[("account", "integer", "only this account"), ("instrument", "string", "only this instrument"), ("product", "string", "only this product root"), ("side", "string", "buy or sell")], None, "MassCancelResult"),
-    op!("get", "/api/v1/admin/products", Operator, "operator", "Product parameters and the limits and margin rates in force per instrument.", NONE, None, "Object"),
+    op!("get", "/api/v1/admin/products", Operator, "operator", "Product parameters in force (the products file's with the operator's changes) and the limits and margin rates in force per instrument.", NONE, None, "Object"),
+    op!("patch", "/api/v1/admin/products/{root}", Operator, "operator", "Change a product's margins, daily price limit, largest order, position limits, fees or protection ticks: every listed month at once and the months listed later (journaled; all or nothing).", NONE, Some("ProductParams"), "ProductParamsResult"),
     op!("get", "/api/v1/admin/state", Operator, "operator", "The last durable sequence number and the hash of the state after it (compare with tokex replay --to-seq).", NONE, None, "Object"),
 ];
 
@@ -100,6 +101,21 @@ fn dec(desc: &str) -> Value {
 
 fn obj(props: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": props, "required": required})
+}
+
+/// Every error code once: the gateway's, then the core's (`UNKNOWN_PRODUCT` is both).
+fn error_codes() -> Vec<&'static str> {
+    let mut codes: Vec<&'static str> = Vec::new();
+    for c in GATEWAY_CODES
+        .iter()
+        .map(|c| c.0)
+        .chain(REJECT_CODES.iter().map(|c| c.as_str()))
+    {
+        if !codes.contains(&c) {
+            codes.push(c);
+        }
+    }
+    codes
 }
 
 fn schemas() -> Map<String, Value> {
@@ -130,7 +146,7 @@ fn schemas() -> Map<String, Value> {
     put(
         "Error",
         obj(
-            json!({"code": {"type": "string", "enum": GATEWAY_CODES.iter().map(|c| c.0).chain(REJECT_CODES.iter().map(|c| c.as_str())).collect::<Vec<_>>()}, "message": s("string")}),
+            json!({"code": {"type": "string", "enum": error_codes()}, "message": s("string")}),
             &["code", "message"],
         ),
     );
@@ -353,6 +369,28 @@ fn schemas() -> Map<String, Value> {
     put(
         "Cash",
         json!({"type": "object", "additionalProperties": false, "required": ["account", "currency", "amount"], "properties": {"account": s("integer"), "currency": {"type": "string", "enum": ["USD", "CNY"]}, "amount": dec("positive, at most 2 decimals")}}),
+    );
+    put(
+        "ProductParams",
+        json!({"type": "object", "additionalProperties": false, "minProperties": 1, "description": "Any of the changeable parameters, in the units of the product JSON; omitted ones stay as they are.", "properties": {
+            "price_limit_pct": dec("daily price limit, % of the reference price, 0.01 to 100"),
+            "initial_margin_pct": dec("initial margin, % of notional, 0.01 to 100"),
+            "maintenance_margin_pct": dec("maintenance margin, % of notional, below the initial margin"),
+            "order_qty_max": dec("largest order, whole contracts, 1 to 1000000"),
+            "position_limit_all_months": dec("net position limit across all months, contracts"),
+            "position_limit_spot_month": dec("net position limit in the expiring month, contracts, at most the all-months limit"),
+            "fee_maker": dec("per contract, in the product's currency; negative is a rebate, at most the taker fee"),
+            "fee_taker": dec("per contract, in the product's currency, not negative"),
+            "velocity_ticks": {"type": "integer", "minimum": 0, "description": "circuit-breaker range in ticks; 0 turns it off"},
+            "market_protection_ticks": {"type": "integer", "minimum": 1, "description": "a market order becomes a limit at best ± this many ticks"}
+        }}),
+    );
+    put(
+        "ProductParamsResult",
+        obj(
+            json!({"seq": s("integer"), "product": {"$ref": "#/components/schemas/Product"}, "instruments": {"type": "array", "items": obj(json!({"symbol": s("string"), "limit_pct_in_force": dec(""), "initial_margin_pct_in_force": dec(""), "maintenance_margin_pct_in_force": dec(""), "lower_limit": dec(""), "upper_limit": dec(""), "limit_locked": s("boolean"), "phase": s("string")}), &["symbol"])}}),
+            &["seq", "product", "instruments"],
+        ),
     );
     put(
         "Resume",

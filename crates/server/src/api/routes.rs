@@ -24,10 +24,11 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use tokex_engine::{
-    Amend, Cancel, Command, Event, MassCancel, NewOrder, OrderRef, OrderType, Outcome, Role,
-    StpMode, TimeInForce,
+    Amend, Cancel, Command, Event, MassCancel, NewOrder, OrderRef, OrderType, Outcome,
+    ProductParams, ProductParamsChange, RejectCode, Role, StpMode, TimeInForce,
 };
-use tokex_types::{AccountId, ClientOrderId, Currency, InstrumentId, OrderId, Price, Side};
+use tokex_types::product::ProductDef;
+use tokex_types::{AccountId, ClientOrderId, Currency, InstrumentId, OrderId, Price, Qty, Side};
 
 // ----- extractors ---------------------------------------------------------------------------
 
@@ -212,6 +213,12 @@ fn table() -> RouteTable {
         admin_mass_cancel,
     );
     t.add(Operator, "get", "/api/v1/admin/products", admin_products);
+    t.add(
+        Operator,
+        "patch",
+        "/api/v1/admin/products/{root}",
+        admin_set_product,
+    );
     t.add(Operator, "get", "/api/v1/admin/state", admin_state);
 
     t
@@ -469,14 +476,80 @@ async fn time() -> Json<Value> {
     Json(json!({"time_ms": ms, "time": fmt_time(tokex_types::Timestamp(ms * 1_000_000))}))
 }
 
-fn product_json(p: &tokex_types::product::ProductDef) -> Value {
-    let pct = |bps: u32| {
-        tokex_types::decimal::Decimal::new(bps as i128, 2)
-            .normalized()
-            .to_string()
-    };
+fn pct_of(bps: u32) -> String {
+    tokex_types::decimal::Decimal::new(bps as i128, 2)
+        .normalized()
+        .to_string()
+}
+
+/// The parameters an operator may change, as the products file sets them.
+fn file_params(p: &ProductDef) -> ProductParams {
+    ProductParams {
+        price_limit_bps: p.price_limit_bps(),
+        initial_margin_bps: p.initial_margin_bps(),
+        maintenance_margin_bps: p.maintenance_margin_bps(),
+        order_qty_max: Qty(p.order_qty_max()),
+        position_limit_all_months: p.position_limit_all_months(),
+        position_limit_spot_month: p.position_limit_spot_month(),
+        fee_maker_minor: p.fee_maker_minor(),
+        fee_taker_minor: p.fee_taker_minor(),
+        cb_ticks: p.velocity_ticks(),
+        market_protection_ticks: p.market_protection_ticks(),
+    }
+}
+
+/// The changeable parameters with the names and units of the product JSON (and of the
+/// `PATCH /api/v1/admin/products/{root}` body).
+fn params_json(cur: Currency, p: &ProductParams) -> serde_json::Map<String, Value> {
+    let money = |m: i64| fmt_money(cur, m as i128);
+    let v = json!({
+        "price_limit_pct": pct_of(p.price_limit_bps),
+        "initial_margin_pct": pct_of(p.initial_margin_bps), "maintenance_margin_pct": pct_of(p.maintenance_margin_bps),
+        "order_qty_max": p.order_qty_max.0.to_string(),
+        "position_limit_all_months": p.position_limit_all_months.to_string(), "position_limit_spot_month": p.position_limit_spot_month.to_string(),
+        "fee_maker": money(p.fee_maker_minor), "fee_taker": money(p.fee_taker_minor),
+        "velocity_ticks": p.cb_ticks, "market_protection_ticks": p.market_protection_ticks,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("an object"),
+    }
+}
+
+/// The API names of the parameters a kept change sets.
+fn changed_fields(c: &ProductParamsChange) -> Vec<&'static str> {
+    [
+        ("price_limit_pct", c.price_limit_bps.is_some()),
+        ("initial_margin_pct", c.initial_margin_bps.is_some()),
+        ("maintenance_margin_pct", c.maintenance_margin_bps.is_some()),
+        ("order_qty_max", c.order_qty_max.is_some()),
+        (
+            "position_limit_all_months",
+            c.position_limit_all_months.is_some(),
+        ),
+        (
+            "position_limit_spot_month",
+            c.position_limit_spot_month.is_some(),
+        ),
+        ("fee_maker", c.fee_maker_minor.is_some()),
+        ("fee_taker", c.fee_taker_minor.is_some()),
+        ("velocity_ticks", c.cb_ticks.is_some()),
+        (
+            "market_protection_ticks",
+            c.market_protection_ticks.is_some(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+/// A product's specification with the parameters in force: the products file's, with the
+/// operator's changes (`changed`, kept by the core) laid over them.
+fn product_json(p: &ProductDef, changed: Option<&ProductParamsChange>) -> Value {
+    let pct = |bps: u32| pct_of(bps);
     let money = |m: i64| fmt_money(p.currency(), m as i128);
-    json!({
+    let mut v = json!({
         "root": p.root(), "name": p.name(), "description": p.description(), "underlying": p.underlying(),
         "currency": p.currency().code(), "contract_size": p.contract_size().to_string(), "contract_unit": p.contract_unit(),
         "quote_unit": p.quote_unit(), "tick_size": p.tick_size().to_string(), "tick_value": p.tick_value().to_string(),
@@ -490,13 +563,37 @@ fn product_json(p: &tokex_types::product::ProductDef) -> Value {
         "market_protection_ticks": p.market_protection_ticks(), "velocity_ticks": p.velocity_ticks(),
         "velocity_window_secs": p.velocity_window_secs(), "velocity_auction_secs": p.velocity_auction_secs(),
         "initial_reference_price": fmt_price(p.tick_size(), p.initial_reference_price()),
-    })
+    });
+    if let Some(c) = changed {
+        for (k, x) in params_json(p.currency(), &c.applied(file_params(p))) {
+            v[k] = x;
+        }
+    }
+    v
 }
 
-async fn products(State(st): State<Shared>) -> Json<Value> {
-    Json(
-        json!({"products": st.handle.products().products().iter().map(product_json).collect::<Vec<_>>()}),
-    )
+/// The operator's changes of product parameters the core keeps, by product root.
+async fn product_changes(st: &Shared) -> ApiResult<BTreeMap<String, ProductParamsChange>> {
+    Ok(st
+        .handle
+        .query(|e| {
+            e.product_overrides()
+                .map(|c| (c.product.clone(), c.clone()))
+                .collect()
+        })
+        .await?)
+}
+
+async fn products(State(st): State<Shared>) -> ApiResult<Json<Value>> {
+    let changes = product_changes(&st).await?;
+    let list: Vec<Value> = st
+        .handle
+        .products()
+        .products()
+        .iter()
+        .map(|p| product_json(p, changes.get(p.root())))
+        .collect();
+    Ok(Json(json!({ "products": list })))
 }
 
 async fn product(
@@ -508,7 +605,8 @@ async fn product(
         .products()
         .get(&root)
         .ok_or_else(|| ApiError::not_found(UNKNOWN_PRODUCT, format!("no product {root:?}")))?;
-    Ok(Json(product_json(p)))
+    let changes = product_changes(&st).await?;
+    Ok(Json(product_json(p, changes.get(&root))))
 }
 
 fn instrument_json(i: &super::market::InstData) -> Value {
@@ -1937,29 +2035,139 @@ async fn admin_mass_cancel(
     do_mass_cancel(&st, account, q).await
 }
 
+/// The live (not delisted) instruments with the limits and margin rates in force, of one
+/// product or all.
+fn live_instruments_json(e: &tokex_engine::Engine, product: Option<&str>) -> Vec<Value> {
+    e.instruments()
+        .filter(|i| !i.delisted && product.is_none_or(|p| p == i.spec.product))
+        .map(|i| {
+            let (im, mm) = i.margin_bps();
+            let tick = tick_of(&i.spec);
+            json!({"symbol": i.spec.symbol, "product": i.spec.product, "limit_pct_in_force": pct_of(i.limit_bps), "initial_margin_pct_in_force": pct_of(im), "maintenance_margin_pct_in_force": pct_of(mm), "lower_limit": fmt_price(tick, i.lower_limit), "upper_limit": fmt_price(tick, i.upper_limit), "limit_locked": i.limit_locked, "phase": phase_str(i.phase)})
+        })
+        .collect()
+}
+
 async fn admin_products(State(st): State<Shared>) -> ApiResult<Json<Value>> {
+    let changes = product_changes(&st).await?;
     let products: Vec<Value> = st
         .handle
         .products()
         .products()
         .iter()
-        .map(product_json)
+        .map(|p| {
+            let c = changes.get(p.root());
+            let mut v = product_json(p, c);
+            v["changed_by_operator"] = json!(c.map(changed_fields).unwrap_or_default());
+            v
+        })
         .collect();
-    let live = st
+    let live = st.handle.query(|e| live_instruments_json(e, None)).await?;
+    Ok(Json(
+        json!({"products": products, "instruments": live, "note": "values in force: the products file's, with the operator's changes (PATCH /api/v1/admin/products/{root}, journaled) laid over them; changed values apply to every listed month at once and to months listed later; the other fields change only by editing the products file and restarting"}),
+    ))
+}
+
+/// The body of `PATCH /api/v1/admin/products/{root}`: any of the changeable parameters, in
+/// the units the product JSON shows them in.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductParamsReq {
+    price_limit_pct: Option<String>,
+    initial_margin_pct: Option<String>,
+    maintenance_margin_pct: Option<String>,
+    order_qty_max: Option<String>,
+    position_limit_all_months: Option<String>,
+    position_limit_spot_month: Option<String>,
+    fee_maker: Option<String>,
+    fee_taker: Option<String>,
+    velocity_ticks: Option<i64>,
+    market_protection_ticks: Option<i64>,
+}
+
+impl ProductParamsReq {
+    fn to_change(&self, root: &str, cur: Currency) -> ApiResult<ProductParamsChange> {
+        let pct = |f: &str, v: &Option<String>, code| {
+            v.as_deref().map(|s| parse_pct_bps(f, s, code)).transpose()
+        };
+        let count = |f: &str, v: &Option<String>, code| {
+            v.as_deref().map(|s| parse_count(f, s, code)).transpose()
+        };
+        let fee =
+            |f: &str, v: &Option<String>| v.as_deref().map(|s| parse_fee(cur, f, s)).transpose();
+        use RejectCode as C;
+        Ok(ProductParamsChange {
+            product: root.to_string(),
+            price_limit_bps: pct(
+                "price_limit_pct",
+                &self.price_limit_pct,
+                C::InvalidPriceLimit,
+            )?,
+            initial_margin_bps: pct(
+                "initial_margin_pct",
+                &self.initial_margin_pct,
+                C::InvalidMargin,
+            )?,
+            maintenance_margin_bps: pct(
+                "maintenance_margin_pct",
+                &self.maintenance_margin_pct,
+                C::InvalidMargin,
+            )?,
+            order_qty_max: count("order_qty_max", &self.order_qty_max, C::InvalidOrderQtyMax)?
+                .map(Qty),
+            position_limit_all_months: count(
+                "position_limit_all_months",
+                &self.position_limit_all_months,
+                C::InvalidPositionLimit,
+            )?,
+            position_limit_spot_month: count(
+                "position_limit_spot_month",
+                &self.position_limit_spot_month,
+                C::InvalidPositionLimit,
+            )?,
+            fee_maker_minor: fee("fee_maker", &self.fee_maker)?,
+            fee_taker_minor: fee("fee_taker", &self.fee_taker)?,
+            cb_ticks: self.velocity_ticks,
+            market_protection_ticks: self.market_protection_ticks,
+        })
+    }
+}
+
+/// Changes a product's parameters for every listed month at once (and the months listed
+/// later): one journaled command, validated by the core, all or nothing.
+async fn admin_set_product(
+    State(st): State<Shared>,
+    ApiPath(root): ApiPath<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let def = st
         .handle
-        .query(|e| {
-            e.instruments()
-                .filter(|i| !i.delisted)
-                .map(|i| {
-                    let (im, mm) = i.margin_bps();
-                    let pct = |bps: u32| tokex_types::decimal::Decimal::new(bps as i128, 2).normalized().to_string();
-                    json!({"symbol": i.spec.symbol, "limit_pct_in_force": pct(i.limit_bps), "initial_margin_pct_in_force": pct(im), "maintenance_margin_pct_in_force": pct(mm), "limit_locked": i.limit_locked, "phase": phase_str(i.phase)})
-                })
-                .collect::<Vec<_>>()
+        .products()
+        .get(&root)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(UNKNOWN_PRODUCT, format!("no product {root:?}")))?;
+    let r: ProductParamsReq = decode(&body)?;
+    let change = r.to_change(&root, def.currency())?;
+    let out = submit(&st, Command::SetProductParams(Box::new(change))).await?;
+    let (changed, live) = st
+        .handle
+        .query(move |e| {
+            (
+                e.product_override(&root).cloned(),
+                live_instruments_json(e, Some(&root)),
+            )
         })
         .await?;
+    tracing::info!(
+        product = def.root(),
+        seq = out.seq,
+        "product parameters changed"
+    );
+    let mut product = product_json(&def, changed.as_ref());
+    product["changed_by_operator"] =
+        json!(changed.as_ref().map(changed_fields).unwrap_or_default());
     Ok(Json(
-        json!({"products": products, "instruments": live, "note": "product parameters come from the products file; edit it and restart to change them (new listings take the new values)"}),
+        json!({"seq": out.seq, "product": product, "instruments": live}),
     ))
 }
 
