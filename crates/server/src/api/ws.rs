@@ -59,7 +59,35 @@ const WRITE_BURST: usize = 64;
 
 pub async fn upgrade(State(st): State<Shared>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(64 * 1024)
-        .on_upgrade(move |socket| client(st, socket))
+        .on_upgrade(move |socket| async move {
+            // The connection lives on the WebSocket runtime; only the upgrade ran here.
+            ws_runtime().spawn(client(st, socket));
+        })
+}
+
+/// The runtime every WebSocket connection runs on, apart from the one serving REST.
+///
+/// With a thousand subscribers one book update wakes a thousand connection tasks, each with
+/// a socket write to make. On the REST runtime those tasks would queue ahead of the handlers
+/// waiting to acknowledge orders, and the order path would slow down with every subscriber.
+/// On threads of their own, the operating system shares the CPU between order entry and
+/// market data instead; if the writers then fall behind, their queues fill and slow
+/// subscribers are cut off (close 4000), which is the intended way for market data to give.
+/// Sockets accepted by the REST runtime stay registered with its I/O driver; their tasks are
+/// simply polled here.
+pub fn ws_runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        let threads = std::thread::available_parallelism()
+            .map(|n| (n.get() / 2).max(1))
+            .unwrap_or(1);
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("ws-writer")
+            .enable_all()
+            .build()
+            .expect("the WebSocket runtime starts")
+    })
 }
 
 fn error(code: &str, message: impl Into<String>) -> Value {
@@ -397,14 +425,29 @@ async fn client(st: Shared, socket: WebSocket) {
             }
             sink.flush().await
         };
-        match tokio::time::timeout(send_timeout, write).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
+        // A client that stops reading stalls the write; the feed then fills its queue and
+        // cuts it off, which must end the wait so the close frame with the reason follows the
+        // data already buffered.
+        let written = tokio::select! {
+            r = tokio::time::timeout(send_timeout, write) => Some(r),
+            _ = handle.wake.notified() => None,
+        };
+        match written {
+            Some(Ok(Ok(()))) => {}
+            Some(Ok(Err(e))) => {
                 departure.why = format!("write failed: {e}");
                 break;
             }
-            Err(_) => {
+            Some(Err(_)) => {
                 departure.why = format!("a write took more than {SEND_TIMEOUT_SECS} s");
+                break;
+            }
+            None => {
+                let reason = handle.reason.lock().map(|r| r.clone()).unwrap_or_default();
+                departure.why = reason.clone();
+                let _ =
+                    tokio::time::timeout(send_timeout, sink.send(close_with(CLOSE_SLOW, reason)))
+                        .await;
                 break;
             }
         }
