@@ -1,4 +1,5 @@
-//! The API client: `tokex order | cancel | book | trades | positions | balances | keys`.
+//! The API client: `tokex order | cancel | book | trades | positions | balances | keys |
+//! products`.
 //!
 //! Every private request is signed (HMAC-SHA256 over timestamp + method + path + body, keyed
 //! by SHA-256 of the secret; see docs/API.md). Output is a table, or the server's JSON with
@@ -856,9 +857,198 @@ pub fn keys(a: KeysArgs) -> Result<(), String> {
     }
 }
 
+// ----- products (operator) --------------------------------------------------------------------
+
+#[derive(clap::Args)]
+pub struct ProductsArgs {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    command: ProductsCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum ProductsCommand {
+    /// The parameters in force per product (operator key).
+    List,
+    /// Change a product's parameters while it trades: every listed month at once and the
+    /// months listed later (operator key). Percentages and fees as decimals, e.g.
+    /// `tokex products set TKF --initial-margin 15 --maintenance-margin 11 --fee-taker 0.60`.
+    Set(Box<ProductSet>),
+}
+
+#[derive(clap::Args, Default)]
+struct ProductSet {
+    /// Product root, e.g. TKF.
+    #[arg(value_name = "ROOT")]
+    root: String,
+    /// Daily price limit, % of the reference price.
+    #[arg(long)]
+    price_limit: Option<String>,
+    /// Initial margin, % of notional.
+    #[arg(long)]
+    initial_margin: Option<String>,
+    /// Maintenance margin, % of notional (below the initial margin).
+    #[arg(long)]
+    maintenance_margin: Option<String>,
+    /// Largest order, contracts.
+    #[arg(long)]
+    order_qty_max: Option<String>,
+    /// Position limit across all months, contracts.
+    #[arg(long)]
+    position_limit_all_months: Option<String>,
+    /// Position limit in the expiring month, contracts.
+    #[arg(long)]
+    position_limit_spot_month: Option<String>,
+    /// Maker fee per contract in the product's currency (negative: a rebate).
+    #[arg(long, allow_hyphen_values = true)]
+    fee_maker: Option<String>,
+    /// Taker fee per contract in the product's currency.
+    #[arg(long, allow_hyphen_values = true)]
+    fee_taker: Option<String>,
+    /// Circuit-breaker range in ticks (0: off).
+    #[arg(long, allow_hyphen_values = true)]
+    velocity_ticks: Option<i64>,
+    /// A market order becomes a limit at best ± this many ticks.
+    #[arg(long, allow_hyphen_values = true)]
+    market_protection_ticks: Option<i64>,
+}
+
+impl ProductSet {
+    /// The `PATCH /api/v1/admin/products/{root}` body: only the parameters given.
+    fn body(&self) -> Result<Value, String> {
+        let mut b = serde_json::Map::new();
+        let mut put = |k: &str, v: Option<Value>| {
+            if let Some(v) = v {
+                b.insert(k.to_string(), v);
+            }
+        };
+        put("price_limit_pct", self.price_limit.clone().map(Value::from));
+        put(
+            "initial_margin_pct",
+            self.initial_margin.clone().map(Value::from),
+        );
+        put(
+            "maintenance_margin_pct",
+            self.maintenance_margin.clone().map(Value::from),
+        );
+        put("order_qty_max", self.order_qty_max.clone().map(Value::from));
+        put(
+            "position_limit_all_months",
+            self.position_limit_all_months.clone().map(Value::from),
+        );
+        put(
+            "position_limit_spot_month",
+            self.position_limit_spot_month.clone().map(Value::from),
+        );
+        put("fee_maker", self.fee_maker.clone().map(Value::from));
+        put("fee_taker", self.fee_taker.clone().map(Value::from));
+        put("velocity_ticks", self.velocity_ticks.map(Value::from));
+        put(
+            "market_protection_ticks",
+            self.market_protection_ticks.map(Value::from),
+        );
+        if b.is_empty() {
+            return Err("give at least one parameter to change (see --help)".into());
+        }
+        Ok(Value::Object(b))
+    }
+}
+
+fn products_table<'a>(list: impl Iterator<Item = &'a Value>) -> Table {
+    let mut t = Table::new(&[
+        "ROOT",
+        "LIMIT %",
+        "INITIAL %",
+        "MAINT %",
+        "MAX ORDER",
+        "POS ALL",
+        "POS SPOT",
+        "MAKER",
+        "TAKER",
+        "VELOCITY",
+        "PROTECT",
+        "CHANGED",
+    ]);
+    for p in list {
+        let changed: Vec<String> = p["changed_by_operator"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(s)
+            .collect();
+        t.row(vec![
+            s(&p["root"]),
+            s(&p["price_limit_pct"]),
+            s(&p["initial_margin_pct"]),
+            s(&p["maintenance_margin_pct"]),
+            s(&p["order_qty_max"]),
+            s(&p["position_limit_all_months"]),
+            s(&p["position_limit_spot_month"]),
+            s(&p["fee_maker"]),
+            s(&p["fee_taker"]),
+            s(&p["velocity_ticks"]),
+            s(&p["market_protection_ticks"]),
+            changed.join(","),
+        ]);
+    }
+    t
+}
+
+pub fn products(a: ProductsArgs) -> Result<(), String> {
+    let c = Client::new(a.conn);
+    match a.command {
+        ProductsCommand::List => {
+            let v = c.get("/api/v1/admin/products", true)?;
+            c.show(&v, |v| {
+                products_table(v["products"].as_array().into_iter().flatten())
+            });
+        }
+        ProductsCommand::Set(p) => {
+            let body = p.body()?;
+            let v = c.request(
+                "PATCH",
+                &format!("/api/v1/admin/products/{}", p.root),
+                Some(&body),
+                true,
+            )?;
+            c.show(&v, |v| {
+                let mut t = products_table(std::iter::once(&v["product"]));
+                let months = v["instruments"].as_array().map_or(0, Vec::len);
+                t.note = Some(format!(
+                    "seq {}: in force for {months} listed month(s) and the months listed later",
+                    v["seq"]
+                ));
+                t
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn products_set_sends_only_what_is_given() {
+        let p = ProductSet {
+            root: "TKF".into(),
+            initial_margin: Some("15".into()),
+            fee_maker: Some("-0.05".into()),
+            velocity_ticks: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            p.body().unwrap(),
+            json!({"initial_margin_pct": "15", "fee_maker": "-0.05", "velocity_ticks": 0})
+        );
+        let none = ProductSet {
+            root: "TKF".into(),
+            ..Default::default()
+        };
+        assert!(none.body().is_err());
+    }
 
     #[test]
     fn tables_align_numbers_right() {

@@ -54,6 +54,8 @@ enum Command {
     Balances(client_cmd::AccountArgs),
     /// API keys: create (online, or offline into a data directory), list, revoke.
     Keys(client_cmd::KeysArgs),
+    /// Product parameters in force; change margins, limits and fees while trading (operator).
+    Products(client_cmd::ProductsArgs),
     /// Load generator: signed clients placing and cancelling orders on a running exchange.
     BenchLoad(bench_load_cmd::BenchLoadArgs),
     /// FIX load generator: sessions sending orders and cancels; orders/s and latency to the
@@ -78,6 +80,7 @@ fn main() -> std::process::ExitCode {
         Command::Positions(args) => client_cmd::positions(args),
         Command::Balances(args) => client_cmd::balances(args),
         Command::Keys(args) => client_cmd::keys(args),
+        Command::Products(args) => client_cmd::products(args),
         Command::BenchLoad(args) => bench_load_cmd::run(args),
         Command::BenchFix(args) => bench_fix_cmd::run(args),
     };
