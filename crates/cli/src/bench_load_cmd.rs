@@ -566,6 +566,8 @@ struct PhaseResult {
     server: Option<(u64, u64, u64, u64)>,
     /// CPU seconds over the phase: (sequencer thread, whole exchange process).
     cpu: Option<(f64, f64)>,
+    /// CPU seconds of this generator over the phase (Linux).
+    own_cpu: Option<f64>,
 }
 
 impl PhaseResult {
@@ -659,6 +661,7 @@ async fn phase(
 ) -> Result<PhaseResult, String> {
     let before = server_counters(&s.authority).await;
     let cpu_before = a.server_pid.and_then(server_cpu);
+    let own_before = server_cpu(std::process::id()).map(|c| c.1);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut sub_tasks = Vec::new();
     if subscribers > 0 {
@@ -731,6 +734,10 @@ async fn phase(
         subs.push(t.await.map_err(|e| e.to_string())?);
     }
     let cpu_after = a.server_pid.and_then(server_cpu);
+    let own_cpu = server_cpu(std::process::id())
+        .map(|c| c.1)
+        .zip(own_before)
+        .map(|(a, b)| a - b);
     let after = server_counters(&s.authority).await;
     let server = match (before, after) {
         (Some(b), Some(a)) => Some((a.0 - b.0, a.1 - b.1, a.2 - b.2, a.3 - b.3)),
@@ -747,6 +754,7 @@ async fn phase(
         subs,
         server,
         cpu,
+        own_cpu,
     })
 }
 
@@ -857,6 +865,12 @@ fn print_phase(a: &BenchLoadArgs, s: &Setup, r: &PhaseResult) {
                 total * 100.0 / r.secs
             );
         }
+    }
+    if let Some(c) = r.own_cpu {
+        println!(
+            "generator CPU over the phase: {c:.2} s ({:.0}% of one core)",
+            c * 100.0 / r.secs
+        );
     }
 }
 
@@ -1115,6 +1129,11 @@ async fn run_async(
             ));
             rows.push(("exchange process CPU (% of a core)", &|r| {
                 r.cpu.map_or(f64::NAN, |c| c.1 * 100.0 / r.secs)
+            }));
+        }
+        if results.iter().all(|r| r.own_cpu.is_some()) {
+            rows.push(("generator CPU (% of a core)", &|r| {
+                r.own_cpu.map_or(f64::NAN, |c| c * 100.0 / r.secs)
             }));
         }
         for (name, f) in rows {
