@@ -1120,32 +1120,14 @@ struct Http {
 
 impl Http {
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
-        use tokex_server::api::auth::{
-            now_ms, sign_with_secret, HEADER_KEY, HEADER_SIGNATURE, HEADER_TIMESTAMP,
-        };
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let url = format!("{}{path}", self.url.trim_end_matches('/'));
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        if let Some((key, secret)) = &self.operator {
-            let ts = now_ms();
-            req = req
-                .header(HEADER_KEY, key)
-                .header(HEADER_TIMESTAMP, ts.to_string())
-                .header(
-                    HEADER_SIGNATURE,
-                    sign_with_secret(secret, ts, method, path, body.as_bytes()),
-                );
-        }
-        if !body.is_empty() {
-            req = req.header("content-type", "application/json");
-        }
-        let req = req.body(body.into_bytes()).map_err(|e| e.to_string())?;
-        let mut resp = self.agent.run(req).map_err(|e| format!("{url}: {e}"))?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
+        let creds = self
+            .operator
+            .as_ref()
+            .map(|(k, s)| (k.as_str(), s.as_str()));
+        let (status, text) =
+            crate::client_cmd::send_signed(&self.agent, &url, method, path, body, creds)?;
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status != 200 {
             return Err(format!(

@@ -36,6 +36,40 @@ pub struct Conn {
     json: bool,
 }
 
+/// Sends one HTTP request, signed with `creds` (key, secret) when given, and returns the status
+/// and the body text. Shared by the CLI client and the load generators' setup calls.
+pub(crate) fn send_signed(
+    agent: &ureq::Agent,
+    url: &str,
+    method: &str,
+    path: &str,
+    body: String,
+    creds: Option<(&str, &str)>,
+) -> Result<(u16, String), String> {
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    if let Some((key, secret)) = creds {
+        let ts = now_ms();
+        req = req
+            .header(HEADER_KEY, key)
+            .header(HEADER_TIMESTAMP, ts.to_string())
+            .header(
+                HEADER_SIGNATURE,
+                sign_with_secret(secret, ts, method, path, body.as_bytes()),
+            );
+    }
+    if !body.is_empty() {
+        req = req.header("content-type", "application/json");
+    }
+    let req = req.body(body.into_bytes()).map_err(|e| e.to_string())?;
+    let mut resp = agent.run(req).map_err(|e| format!("{url}: {e}"))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    Ok((status, text))
+}
+
 struct Client {
     conn: Conn,
     agent: ureq::Agent,
@@ -60,30 +94,15 @@ impl Client {
     ) -> Result<Value, String> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let url = format!("{}{}", self.conn.url.trim_end_matches('/'), path);
-        let mut req = ureq::http::Request::builder().method(method).uri(&url);
-        if signed {
+        let creds = if signed {
             let (Some(key), Some(secret)) = (&self.conn.key, &self.conn.secret) else {
                 return Err("this command needs an API key: --key and --secret, or TOKEX_API_KEY and TOKEX_API_SECRET".into());
             };
-            let ts = now_ms();
-            req = req
-                .header(HEADER_KEY, key)
-                .header(HEADER_TIMESTAMP, ts.to_string())
-                .header(
-                    HEADER_SIGNATURE,
-                    sign_with_secret(secret, ts, method, path, body.as_bytes()),
-                );
-        }
-        if !body.is_empty() {
-            req = req.header("content-type", "application/json");
-        }
-        let req = req.body(body.into_bytes()).map_err(|e| e.to_string())?;
-        let mut resp = self.agent.run(req).map_err(|e| format!("{url}: {e}"))?;
-        let status = resp.status().as_u16();
-        let text = resp
-            .body_mut()
-            .read_to_string()
-            .map_err(|e| e.to_string())?;
+            Some((key.as_str(), secret.as_str()))
+        } else {
+            None
+        };
+        let (status, text) = send_signed(&self.agent, &url, method, path, body, creds)?;
         let v: Value = serde_json::from_str(&text)
             .unwrap_or_else(|_| json!({"code": "NOT_JSON", "message": text}));
         if status >= 400 {
